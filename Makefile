@@ -1,0 +1,62 @@
+# convnet-course: one command to learn, one command to test.
+#   make lab    install everything into .venv and open the course in JupyterLab
+#   make test   install everything into .venv and run the whole test suite
+# Both work on a fresh clone; the install step is shared and only runs when
+# pyproject.toml or requirements.lock change.
+
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+KERNEL := convnet-course
+# nbgrader shells out to alembic, so the venv's bin/ must be on PATH.
+export PATH := $(CURDIR)/$(BIN):$(PATH)
+
+.PHONY: install lab test lint release execute validate grade grade-all bundle bench browser clean
+
+install: $(STAMP)
+
+$(STAMP): pyproject.toml requirements.lock
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade "pip==26.1"
+	$(BIN)/python -m pip install --quiet -c requirements.lock -e ".[test]"
+	$(BIN)/python -m ipykernel install --sys-prefix --name $(KERNEL) \
+		--display-name "Python (convnet-course)"
+	$(BIN)/python -m cs231n_lib doctor
+	touch $(STAMP)
+
+lab: install
+	$(BIN)/jupyter lab --notebook-dir=notebooks \
+		--MappingKernelManager.default_kernel_name=$(KERNEL)
+
+# The browser test needs Debian's chromium; install it when we can (root +
+# apt), otherwise the browser test skips itself and says why.
+browser:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) \
+	      || echo "chromium could not be installed: the browser test will be skipped"; \
+	  else echo "not root or no apt-get: the browser test will be skipped"; fi; }
+
+lint: install
+	$(BIN)/ruff check cs231n_lib tests benchmarks solutions notebooks
+
+test: install browser lint
+	$(BIN)/python -m pytest -n 2
+
+# Instructor commands (see README): solutions/ is the only source.
+execute: install
+	$(BIN)/python -m cs231n_lib execute
+
+release: install
+	$(BIN)/python -m cs231n_lib release
+
+validate: install
+	$(BIN)/python -m cs231n_lib validate
+
+bench: install
+	$(BIN)/python benchmarks/bench_layers.py
+	$(BIN)/python benchmarks/bench_models.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis gradebook.db
