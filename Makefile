@@ -42,7 +42,7 @@ lint: install
 	$(BIN)/ruff check cs231n_lib tests benchmarks solutions notebooks
 
 test: install browser lint
-	$(BIN)/python -m pytest -n 2
+	$(BIN)/python -m pytest -n 2 --dist loadfile
 
 # Instructor commands (see README): solutions/ is the only source.
 execute: install
