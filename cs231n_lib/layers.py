@@ -172,29 +172,15 @@ def conv_output_size(size: int, filter_size: int, stride: int = 1, pad: int = 0,
     (7 - 3) / 3 + 1 = 2.33: the filter "doesn't fit"); the message lists strides and
     paddings that would fit.
     """
-    padded = size + 2 * pad
-    pad_text = f" + 2*{pad}" if pad else ""
-    if filter_size > padded:
-        raise ValueError(
-            f"the {filter_size}-wide {what} is larger than the {padded}-wide "
-            f"{'padded ' if pad else ''}input ({size}{pad_text}); use a smaller {what} "
-            f"or pad by at least {(filter_size - size + 1) // 2}"
-        )
-    span = padded - filter_size
-    if span % stride == 0:
-        return span // stride + 1
-    value = span / stride + 1
-    strides = [s for s in range(1, span + 1) if span % s == 0]
-    pads = [p for p in range(pad, pad + stride) if (size + 2 * p - filter_size) % stride == 0]
-    options = f"strides that fit with pad {pad}: {', '.join(map(str, strides))}"
-    if pads:
-        options += f"; or keep stride {stride} and pad {pads[0]}"
-    raise ValueError(
-        f"stride {stride} does not fit {_article(size)} {size}-wide input with "
-        f"{_article(filter_size)} {filter_size}-wide {what}"
-        f"{f' and pad {pad}' if pad else ''}: ({size}{pad_text} - {filter_size}) / {stride}"
-        f" + 1 = {_format_number(value)} is not a whole number ({options})"
-    )
+    # One rule for the whole course: cs231n_lib.arithmetic owns it (and its messages).
+    from cs231n_lib.arithmetic import conv_output_size as _rule
+
+    try:
+        return _rule(size, filter_size, stride, pad)
+    except ValueError as exc:
+        if what == "filter":
+            raise
+        raise ValueError(f"{what}: {exc}") from None
 
 
 def _conv_geometry(x, w, b, conv_param) -> tuple[int, int, int, int]:
