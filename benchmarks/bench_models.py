@@ -29,6 +29,7 @@ from torch import nn
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout
 
+from cs231n_lib.arithmetic import summarize  # noqa: E402
 from cs231n_lib.models import MODELS, count_parameters  # noqa: E402
 
 FULL = [
@@ -41,35 +42,12 @@ QUICK = ["alexnet", "vgg16", "resnet50", "resnet152", "resnet20_cifar", "small_v
 
 
 def count_macs(model: nn.Module, input_shape: tuple[int, ...]) -> int:
-    """Forward multiply-adds of every Conv2d and Linear for one input of ``input_shape``.
+    """Forward multiply-adds of one input, from the course's own layer arithmetic.
 
-    A conv producing (F, H', W') from C/groups input channels with a KhxKw filter does
-    F * H' * W' * (C/groups) * Kh * Kw MACs; a linear layer does in * out. Pools, norms,
-    activations and additions are ignored (they are cheap by comparison).
-    Build the model on the meta device (``with torch.device("meta"): ...``) and the
-    count costs no arithmetic at all; a real model works too (one real forward pass).
+    Build the model on the meta device (``with torch.device("meta"): ...``) and the count
+    costs no arithmetic at all (see ``cs231n_lib.arithmetic.summarize``).
     """
-    total = 0
-
-    def hook(module, inputs, output):
-        nonlocal total
-        if isinstance(module, nn.Conv2d):
-            kh, kw = module.kernel_size
-            per_output = (module.in_channels // module.groups) * kh * kw
-            total += output.numel() // output.shape[0] * per_output
-        elif isinstance(module, nn.Linear):
-            total += module.in_features * module.out_features
-
-    handles = [m.register_forward_hook(hook) for m in model.modules()
-               if isinstance(m, nn.Conv2d | nn.Linear)]  # fmt: skip
-    try:
-        with torch.no_grad():
-            device = next(model.parameters()).device
-            model(torch.zeros(1, *input_shape, device=device))
-    finally:
-        for h in handles:
-            h.remove()
-    return total
+    return summarize(model, input_shape).total_macs
 
 
 def _sync(device: torch.device) -> None:
