@@ -54,6 +54,18 @@ release: install
 validate: install
 	$(BIN)/python -m cs231n_lib validate
 
+# make grade SUB=path/to/submission.ipynb [STUDENT=name]
+grade: install
+	$(BIN)/python -m cs231n_lib grade $(SUB) $(if $(STUDENT),--student $(STUDENT)) --out grades
+
+# make grade-all DIR=submissions   (DIR/<student>/<NAME>.ipynb or DIR/<student>.ipynb)
+grade-all: install
+	$(BIN)/python -m cs231n_lib grade-all $(DIR) --out grades
+
+# make bundle BUNDLE=/tmp/ps1 NAMES="01_conv_layer"   (student hand-out without answers)
+bundle: install
+	$(BIN)/python -m cs231n_lib release --bundle $(BUNDLE) $(NAMES)
+
 bench: install
 	$(BIN)/python benchmarks/bench_layers.py
 	$(BIN)/python benchmarks/bench_models.py

@@ -4,12 +4,21 @@ Commands:
     doctor                   check that this environment can run the course
     execute [NAME ...]       re-run solution notebooks in place (instructors)
     release [NAME ...]       regenerate student notebooks from solutions/ (instructors)
+    release --bundle DIR NAME ...
+                             a student bundle: notebooks, library (NAME's answers stubbed),
+                             data and install files; no solutions, hidden tests or gradebook
+    validate [NAME ...]      solutions pass all their tests; released notebooks pass none
+    grade SUBMISSION.ipynb [--student S] [--assignment NAME] [--timeout SECONDS] [--out DIR]
+                             autograde one notebook: table, gradebook row, feedback HTML
+    grade-all DIR [--out DIR] [--jobs N] [--timeout SECONDS] [--assignment NAME]
+                             autograde DIR/STUDENT/NAME.ipynb or DIR/STUDENT.ipynb in parallel
 """
 
 from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 
 
 def _doctor(args: argparse.Namespace) -> int:
@@ -33,9 +42,61 @@ def _execute(args: argparse.Namespace) -> int:
 def _release(args: argparse.Namespace) -> int:
     from cs231n_lib import course
 
+    if args.bundle:
+        from cs231n_lib import grading
+
+        dest = grading.bundle(args.bundle, args.names)
+        print(f"student bundle for {', '.join(args.names)} written to {dest}")
+        print((dest / grading.BUNDLE_MANIFEST).read_text())
+        return 0
     for path in course.release(args.names or None):
         print(f"released {path.relative_to(course.REPO)}")
     return 0
+
+
+def _validate(args: argparse.Namespace) -> int:
+    from cs231n_lib import grading
+
+    results = grading.validate(args.names or None, jobs=args.jobs, timeout=args.timeout)
+    for r in results:
+        kind = "release " if r.invert else "solution"
+        print(f"{'ok  ' if r.ok else 'FAIL'}  {kind}  {r.path.parent.name}: {r.message}")
+    failed = [r for r in results if not r.ok]
+    print(f"{len(results) - len(failed)} of {len(results)} notebooks validated")
+    return 1 if failed else 0
+
+
+def _grade(args: argparse.Namespace) -> int:
+    from cs231n_lib import grading
+
+    res = grading.grade(args.submission, student=args.student, assignment=args.assignment,
+                        timeout=args.timeout, out=args.out)
+    print(grading.format_result(res))
+    if res.assignment:
+        print(f"gradebook: {args.out / res.assignment / 'gradebook.csv'}")
+    return 0 if res.status == "graded" else 1
+
+
+def _grade_all(args: argparse.Namespace) -> int:
+    from cs231n_lib import grading
+
+    def progress(res):
+        total = f"{res.total:g}/{res.max_total:g}" if res.status == "graded" else "-"
+        first = f"  ({res.notes[0]})" if res.notes else ""
+        print(f"{res.status:6s} {res.assignment or '?'} / {res.student}: {total} "
+              f"in {res.seconds:.1f} s{first}", flush=True)
+
+    results, skipped = grading.grade_all(args.folder, out=args.out, jobs=args.jobs,
+                                         timeout=args.timeout, assignment=args.assignment,
+                                         progress=progress)
+    for s in skipped:
+        print(f"skipped {s}")
+    failed = [r for r in results if r.status != "graded"]
+    for name in sorted({r.assignment for r in results if r.assignment}):
+        print(f"gradebook: {args.out / name / 'gradebook.csv'}")
+    print(f"{len(results) - len(failed)} of {len(results)} submissions graded"
+          + (f"; failed: {', '.join(r.student for r in failed)}" if failed else ""))
+    return 1 if failed else 0
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -50,7 +111,31 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=_execute)
     p = sub.add_parser("release", help="regenerate student notebooks from solutions/")
     p.add_argument("names", nargs="*", help="assignments (default: all)")
+    p.add_argument("--bundle", type=Path, metavar="DIR",
+                   help="instead, write a student bundle for NAME ... to DIR")
     p.set_defaults(func=_release)
+    p = sub.add_parser("validate", help="solutions pass all tests, releases pass none")
+    p.add_argument("names", nargs="*", help="assignments (default: all)")
+    p.add_argument("--jobs", type=int, default=None, help="notebooks at a time (default: cores)")
+    p.add_argument("--timeout", type=int, default=600, help="seconds per cell (default 600)")
+    p.set_defaults(func=_validate)
+    p = sub.add_parser("grade", help="autograde one submitted notebook")
+    p.add_argument("submission", type=Path, help="the submitted .ipynb")
+    p.add_argument("--student", help="student id (default: from the file or folder name)")
+    p.add_argument("--assignment", help="assignment (default: inferred from the notebook)")
+    p.add_argument("--timeout", type=int, default=120, help="seconds per cell (default 120)")
+    p.add_argument("--out", type=Path, default=Path("grades"),
+                   help="output folder (default ./grades)")
+    p.set_defaults(func=_grade)
+    p = sub.add_parser("grade-all", help="autograde a folder of submissions in parallel")
+    p.add_argument("folder", type=Path, help="DIR/STUDENT/NAME.ipynb or DIR/STUDENT.ipynb")
+    p.add_argument("--out", type=Path, default=Path("grades"),
+                   help="output folder (default ./grades)")
+    p.add_argument("--jobs", type=int, default=None, help="parallel graders (default: cores)")
+    p.add_argument("--timeout", type=int, default=120, help="seconds per cell (default 120)")
+    p.add_argument("--assignment", help="assignment of DIR/STUDENT.ipynb files (default: "
+                   "inferred from each notebook)")
+    p.set_defaults(func=_grade_all)
     return parser
 
 

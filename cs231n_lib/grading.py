@@ -1,0 +1,1013 @@
+"""Grading with nbgrader: validate the course, autograde submissions, bundle assignments.
+
+Instructor commands (``python -m cs231n_lib COMMAND``)::
+
+    validate [NAME ...]                    solutions pass all their tests, releases pass none
+    grade SUBMISSION.ipynb [--student S]   autograde one notebook: table, CSV row, feedback HTML
+    grade-all DIR [--jobs N]               autograde a folder of submissions in parallel
+    release --bundle DIR NAME ...          a student bundle: notebooks + library, no answers
+
+How a submission is graded. nbgrader keeps its gradebook in SQLite, and parallel
+``autograde`` runs that share one database fight over its locks. So every submission gets a
+course directory of its own: a copy of a *template* (``generate_assignment`` run once per
+assignment on ``solutions/NAME``), the submission under ``submitted/STUDENT/NAME/``, then
+nbgrader's ``autograde`` and ``generate_feedback`` in a fresh Python process. The parent reads
+nothing but that process's JSON result, so a crashed or hung grading run (killed after a hard
+time limit) costs one student's row, never the batch. nbgrader does the real work:
+
+* ``ClearOutput``/``OverwriteCells`` drop the student's outputs and restore every locked test
+  cell (and its hidden tests) from the source by checksum; deleted test cells are put back
+  (``OverwriteCells.add_missing_cells``); changed cell types are changed back.
+* ``Execute`` runs the notebook with a per-cell time limit (``--timeout``); a cell that runs
+  too long is interrupted and the rest of the notebook still runs.
+* nbgrader sets ``NBGRADER_EXECUTION=autograde`` while it executes (``validate`` sets
+  ``NBGRADER_EXECUTION=validate``), so ``runtime.fast_mode()`` is True during grading.
+
+The kernel imports the *student's* library: the bundle's copy of ``cs231n_lib``, with the
+functions this assignment asks for stubbed out. So a submission cannot earn points by calling
+the reference solution, and it runs exactly as it did on the student's machine.
+
+Results go to ``OUT/NAME/gradebook.csv`` (one row per student, one column per graded cell,
+merged by student: regrading replaces a row, a failed run keeps the old scores and says so),
+``OUT/NAME/feedback/STUDENT.html`` and ``OUT/NAME/logs/STUDENT.log``.
+
+Library solutions. A library function that an assignment asks students to write carries a
+region opened by a line ``### BEGIN SOLUTION NAME`` (NAME the assignment's folder) and closed by
+a line ``### END SOLUTION``. A bundle replaces the regions of its own assignments by
+``raise NotImplementedError(...)`` and keeps the others (without their marker lines).
+"""
+
+from __future__ import annotations
+
+import atexit
+import csv
+import datetime as _dt
+import functools
+import hashlib
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import nbformat
+
+from cs231n_lib import course
+
+LIBRARY = course.REPO / "cs231n_lib"
+DATASETS = course.REPO / "datasets"
+#: Files from the repository root that a bundle needs to install and run.
+BUNDLE_FILES = ("pyproject.toml", "requirements.lock", "environment.yml", "README.md",
+                "Makefile", "LICENSE", ".gitignore")
+#: Written into every bundle; ``release --bundle`` only ever replaces a folder holding it.
+BUNDLE_MANIFEST = "BUNDLE.md"
+DEFAULT_TIMEOUT = 120      # seconds per cell while grading
+VALIDATE_TIMEOUT = 600     # seconds per cell while validating (solutions run in fast mode)
+STUDENT_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.@-]*$")
+_BEGIN_RE = re.compile(r"^(?P<indent>[ \t]*)### BEGIN SOLUTION(?P<tag>.*)$")
+_END_RE = re.compile(r"^[ \t]*### END SOLUTION\b.*$")
+_DEF_RE = re.compile(r"^(?P<indent>[ \t]*)(?:async\s+)?def\s+(?P<name>\w+)")
+_IGNORE = shutil.ignore_patterns("__pycache__", "*.pyc", ".ipynb_checkpoints", "gradebook.db",
+                                 ".pytest_cache", ".ruff_cache")
+
+
+class GradingError(course.CourseError):
+    """A submission, assignment or bundle cannot be processed; the message says why."""
+
+
+# --------------------------------------------------------------------------------------------
+# Library stubs for student bundles
+# --------------------------------------------------------------------------------------------
+
+def stub_source(text: str, assignments: Iterable[str], filename: str = "<string>",
+                known: Iterable[str] | None = None) -> tuple[str, list[str]]:
+    """Replace the library solution regions tagged with one of ``assignments`` by a stub.
+
+    ``text`` is Python source. A region starts at a line ``### BEGIN SOLUTION NAME`` and
+    ends at the next line ``### END SOLUTION``. Regions of ``assignments`` become one line,
+    ``raise NotImplementedError("...")``, at the BEGIN line's indentation; other regions keep
+    their code and lose their two marker lines. Returns ``(new_text, stubbed)`` where
+    ``stubbed`` lists ``"NAME: function"`` for each region replaced.
+
+    Raises ``GradingError`` for an untagged, unclosed, nested or stray marker, or (when
+    ``known`` is given) a tag that names no known assignment.
+    """
+    wanted = set(assignments)
+    known = set(known) if known is not None else None
+    out: list[str] = []
+    stubbed: list[str] = []
+    lines = text.splitlines(keepends=True)
+    region = None  # (tag, start line number, indent, function name) while inside a region
+    for number, line in enumerate(lines, start=1):
+        begin = _BEGIN_RE.match(line.rstrip("\r\n"))
+        if begin:
+            tag = begin.group("tag").strip()
+            if region is not None:
+                raise GradingError(f"{filename}:{number}: a SOLUTION region opens inside the "
+                                   f"one opened at line {region[1]}; close it first")
+            if not course.ASSIGNMENT_RE.match(tag):
+                raise GradingError(
+                    f"{filename}:{number}: untagged or malformed '### BEGIN SOLUTION{begin['tag']}'"
+                    "; library regions must name their assignment, e.g. "
+                    "'### BEGIN SOLUTION 01_conv_layer'")
+            if known is not None and tag not in known:
+                raise GradingError(f"{filename}:{number}: '{tag}' is not an assignment in "
+                                   f"solutions/ (known: {', '.join(sorted(known))})")
+            region = (tag, number, begin.group("indent"), _enclosing_function(lines, number - 1))
+            continue
+        if _END_RE.match(line):
+            if region is None:
+                raise GradingError(f"{filename}:{number}: '### END SOLUTION' without a BEGIN")
+            tag, _, indent, func = region
+            if tag in wanted:
+                where = f"{func}() " if func else ""
+                out.append(f'{indent}raise NotImplementedError("{where}is your exercise in '
+                           f'notebook {tag}")\n')
+                stubbed.append(f"{tag}: {func or filename}")
+            region = None
+            continue
+        if region is not None and region[0] in wanted:
+            continue  # the reference answer: left out of the bundle
+        out.append(line)
+    if region is not None:
+        raise GradingError(f"{filename}:{region[1]}: SOLUTION region never closed "
+                           "(no '### END SOLUTION')")
+    return "".join(out), stubbed
+
+
+def _enclosing_function(lines: list[str], index: int) -> str | None:
+    """Name of the innermost ``def`` that encloses line ``index`` (by indentation)."""
+    indent = len(lines[index]) - len(lines[index].lstrip())
+    for line in reversed(lines[:index]):
+        m = _DEF_RE.match(line)
+        if m and len(m.group("indent")) < indent:
+            return m.group("name")
+    return None
+
+
+def stub_library(src: Path, dest: Path, assignments: Iterable[str],
+                 known: Iterable[str] | None = None) -> list[str]:
+    """Copy the package folder ``src`` to ``dest`` with ``assignments``' regions stubbed.
+
+    Every ``.py`` file is rewritten by :func:`stub_source` and must still compile. Returns
+    the stubbed regions (``"NAME: function"``). Raises ``GradingError`` on a bad marker or a
+    stubbed file that no longer compiles.
+    """
+    src, dest = Path(src), Path(dest)
+    assignments = list(assignments)
+    shutil.copytree(src, dest, ignore=_IGNORE)
+    stubbed = []
+    for path in sorted(dest.rglob("*.py")):
+        text = path.read_text(encoding="utf-8")
+        rel = path.relative_to(dest.parent)
+        new, done = stub_source(text, assignments, filename=str(rel), known=known)
+        if new != text:
+            try:
+                compile(new, str(rel), "exec")
+            except SyntaxError as exc:
+                raise GradingError(f"{rel} does not compile after stubbing: {exc}") from exc
+            path.write_text(new, encoding="utf-8")
+        stubbed += done
+    return stubbed
+
+
+def bundle(dest: Path, names: list[str], solutions: Path | None = None,
+           repo: Path | None = None, check_lint: bool = True) -> Path:
+    """Build a student bundle for ``names`` in ``dest`` and return ``dest``.
+
+    The bundle holds ``notebooks/NAME/NAME.ipynb`` (generated by nbgrader), ``cs231n_lib/``
+    with the bundled assignments' library regions stubbed, ``datasets/``, the install files
+    (``BUNDLE_FILES`` that exist) and a ``BUNDLE.md`` manifest: no ``solutions/``, no hidden
+    tests, no gradebook. ``dest`` must not exist, be empty, or be an earlier bundle (it is
+    then replaced). Raises ``GradingError`` if ``names`` is empty, a marker is wrong, or a
+    final scan finds answer text.
+    """
+    solutions = Path(solutions or course.SOLUTIONS)
+    repo = Path(repo or course.REPO)
+    dest = Path(dest).resolve()
+    if not names:
+        raise GradingError("name the assignment(s) to bundle: release --bundle DIR NAME ...")
+    names = course._check_names(list(names), solutions)
+    known = course.assignments(solutions)
+    if dest.exists() and any(dest.iterdir()) and not (dest / BUNDLE_MANIFEST).exists():
+        raise GradingError(f"{dest} exists and is not a bundle (no {BUNDLE_MANIFEST}); "
+                           "choose a new or empty folder")
+    if repo.resolve() in (dest, *dest.parents):
+        raise GradingError(f"{dest} is inside the course repository; bundle to a folder outside it")
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=".bundle-", dir=dest.parent))
+    try:
+        course.generate(names, solutions, tmp / "notebooks")
+        stubbed = stub_library(repo / "cs231n_lib", tmp / "cs231n_lib", names, known)
+        if (repo / "datasets").is_dir():
+            shutil.copytree(repo / "datasets", tmp / "datasets", ignore=_IGNORE)
+        for name in BUNDLE_FILES:
+            if (repo / name).is_file():
+                shutil.copy2(repo / name, tmp / name)
+        lines = [f"# Student bundle: {', '.join(names)}", "",
+                 "Generated by `python -m cs231n_lib release --bundle`. Install with `make lab`",
+                 "and open the notebooks in `notebooks/`.", "",
+                 "Library functions you write in these assignments (they raise",
+                 "NotImplementedError until you do):", ""]
+        lines += [f"- {s}" for s in stubbed] or ["- (none)"]
+        (tmp / BUNDLE_MANIFEST).write_text("\n".join(lines) + "\n", encoding="utf-8")
+        if check_lint:
+            check_library(tmp / "cs231n_lib")
+        problems = scan_bundle(tmp, names, solutions, repo)
+        if problems:
+            raise GradingError("the bundle would give answers away:\n  " + "\n  ".join(problems))
+        if dest.exists():
+            shutil.rmtree(dest)
+        os.replace(tmp, dest)
+    finally:
+        if tmp.exists():
+            shutil.rmtree(tmp, ignore_errors=True)
+    return dest
+
+
+def check_library(package: Path) -> None:
+    """Run ruff's error checks (undefined names, syntax) on a stubbed package.
+
+    Raises ``GradingError`` with ruff's report if it finds any; does nothing where ruff is
+    not installed (it is a test dependency).
+    """
+    ruff = shutil.which("ruff", path=str(Path(sys.executable).parent))
+    if ruff is None:
+        return
+    proc = subprocess.run([ruff, "check", "--no-cache", "--isolated", "--select", "F,E9",
+                           str(package)], capture_output=True, text=True)
+    if proc.returncode != 0:
+        raise GradingError("the stubbed library fails `ruff check --select F,E9` (a SOLUTION "
+                           "region should hold the whole body after the docstring):\n"
+                           + proc.stdout[-3000:])
+
+
+def _significant_lines(text: str) -> Iterable[str]:
+    for line in text.splitlines():
+        s = line.strip()
+        if len(s) >= 12 and not s.startswith("#"):
+            yield s
+
+
+def answer_lines(names: Iterable[str], solutions: Path | None = None,
+                 library: Path | None = None) -> set[str]:
+    """Significant lines (12+ characters, not comments) of the answers for ``names``.
+
+    From each solution notebook: its SOLUTION and HIDDEN TESTS regions, minus lines that are
+    also shown outside any region. From the library: the regions tagged with ``names``.
+    """
+    solutions = Path(solutions or course.SOLUTIONS)
+    library = Path(library or LIBRARY)
+    names = list(names)
+    found = set()
+    for name in names:
+        nb = nbformat.read(course.notebook_path(name, solutions), as_version=4)
+        public = "\n".join(re.sub(r"### BEGIN (SOLUTION|HIDDEN TESTS).*?### END "
+                                  r"(SOLUTION|HIDDEN TESTS)", "", c.source, flags=re.S)
+                           for c in nb.cells)
+        for cell in nb.cells:
+            for region in course.solution_regions(cell.source) + course.hidden_regions(cell.source):
+                found |= {s for s in _significant_lines(region) if s not in public}
+    for path in sorted(Path(library).rglob("*.py")):
+        found |= _library_region_lines(path.read_text(encoding="utf-8"), set(names))
+    return found
+
+
+def _library_region_lines(text: str, names: set[str]) -> set[str]:
+    found, inside = set(), False
+    for line in text.splitlines():
+        begin = _BEGIN_RE.match(line)
+        if begin:
+            inside = begin.group("tag").strip() in names
+        elif _END_RE.match(line):
+            inside = False
+        elif inside:
+            found |= set(_significant_lines(line))
+    return found
+
+
+def scan_bundle(root: Path, names: Iterable[str], solutions: Path | None = None,
+                repo: Path | None = None) -> list[str]:
+    """Everything in the bundle at ``root`` that gives an answer away (empty list: clean).
+
+    Looks for: a ``solutions/`` folder, a gradebook, solution or hidden-test markers, and any
+    line of :func:`answer_lines` in any text file.
+    """
+    solutions = Path(solutions or course.SOLUTIONS)
+    repo = Path(repo or course.REPO)
+    root = Path(root)
+    problems = []
+    if (root / "solutions").exists():
+        problems.append("solutions/ is in the bundle")
+    secrets = answer_lines(names, solutions, repo / "cs231n_lib")
+    for path in sorted(p for p in root.rglob("*") if p.is_file()):
+        rel = path.relative_to(root)
+        if path.name == "gradebook.db":
+            problems.append(f"{rel}: an nbgrader gradebook")
+            continue
+        try:
+            text = path.read_text(encoding="utf-8")
+        except (UnicodeDecodeError, OSError):
+            continue  # binary data (images, arrays) holds no code
+        if path.suffix == ".ipynb":
+            nb = nbformat.reads(text, as_version=4)
+            text = "\n".join(c.source for c in nb.cells)
+            markers = [m for m in (course.SOLUTION_BEGIN, course.HIDDEN_BEGIN) if m in text]
+        else:
+            markers = [m for m in (course.SOLUTION_BEGIN, course.HIDDEN_BEGIN)
+                       if any(line.strip().startswith(m) for line in text.splitlines())]
+        problems += [f"{rel}: marker {m!r}" for m in markers]
+        problems += [f"{rel}: answer line {s!r}" for s in sorted(secrets) if s in text]
+    return problems
+
+
+# --------------------------------------------------------------------------------------------
+# Assignments, submissions, templates
+# --------------------------------------------------------------------------------------------
+
+def graded_cells(nb) -> list[tuple[str, float]]:
+    """``(grade_id, points)`` of each autograded cell of notebook ``nb``, in notebook order."""
+    cells = []
+    for cell in nb.cells:
+        meta = cell.get("metadata", {}).get("nbgrader", {})
+        if meta.get("grade") and "grade_id" in meta:
+            cells.append((meta["grade_id"], float(meta.get("points", 0))))
+    return cells
+
+
+def _grade_ids(nb) -> set[str]:
+    return {c.metadata["nbgrader"]["grade_id"] for c in nb.cells
+            if "grade_id" in c.get("metadata", {}).get("nbgrader", {})}
+
+
+def _solution_ids(path: Path) -> frozenset[str]:
+    """The nbgrader cell ids of a solution notebook (empty if it does not exist yet)."""
+    try:
+        return _solution_ids_cached(str(path), path.stat().st_mtime_ns)
+    except FileNotFoundError:
+        return frozenset()
+
+
+@functools.lru_cache(maxsize=64)
+def _solution_ids_cached(path: str, mtime_ns: int) -> frozenset[str]:
+    return frozenset(_grade_ids(nbformat.read(path, as_version=4)))
+
+
+def read_submission(path: Path):
+    """Read a submitted notebook; raise ``GradingError`` if it is not a valid notebook."""
+    path = Path(path)
+    try:
+        return nbformat.read(path, as_version=4)
+    except FileNotFoundError as exc:
+        raise GradingError(f"{path}: no such file") from exc
+    except Exception as exc:  # noqa: BLE001 - JSON, schema and encoding errors alike
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise GradingError(f"{path.name} is not a valid notebook ({first[:200]})") from exc
+
+
+def infer_assignment(nb, path: Path, solutions: Path | None = None,
+                     assignment: str | None = None) -> str:
+    """The assignment a submission belongs to, checked against its nbgrader cell ids.
+
+    Uses ``assignment`` if given, else the file name (``NAME.ipynb``), else the assignment
+    whose grade ids the notebook shares most. Raises ``GradingError`` when the notebook holds
+    none of the chosen assignment's nbgrader cells (a notebook from another assignment).
+    """
+    solutions = Path(solutions or course.SOLUTIONS)
+    known = course.assignments(solutions)
+    ids = _grade_ids(nb)
+    overlap = {n: len(ids & _solution_ids(course.notebook_path(n, solutions))) for n in known}
+    name = assignment or (Path(path).stem if Path(path).stem in known else None)
+    if name is None:
+        best = max(overlap, key=overlap.get, default=None)
+        if best is None or overlap[best] == 0:
+            raise GradingError(f"{Path(path).name}: no nbgrader cells of any assignment "
+                               f"({', '.join(known)}); pass --assignment NAME")
+        name = best
+    if name not in known:
+        raise GradingError(f"unknown assignment {name!r}; known: {', '.join(known)}")
+    if overlap[name] == 0:
+        other = max(overlap, key=overlap.get)
+        hint = f" (it looks like {other})" if overlap[other] else ""
+        raise GradingError(f"{Path(path).name} is not a submission of {name}: it has none of "
+                           f"its graded or answer cells{hint}")
+    return name
+
+
+@dataclass
+class Submission:
+    """One notebook to grade: ``path``, the ``student`` id and the ``assignment`` (or None)."""
+
+    path: Path
+    student: str
+    assignment: str | None = None
+
+
+def find_submissions(folder: Path, solutions: Path | None = None,
+                     assignment: str | None = None) -> tuple[list[Submission], list[str]]:
+    """The submissions in ``folder`` and the files skipped (with reasons).
+
+    Accepted layouts (both may be mixed):
+
+    * ``folder/STUDENT/NAME.ipynb`` — NAME an assignment folder name (several per student ok);
+    * ``folder/STUDENT.ipynb`` — the assignment is ``assignment`` or inferred from its cells.
+    """
+    solutions = Path(solutions or course.SOLUTIONS)
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise GradingError(f"{folder} is not a folder of submissions")
+    known = set(course.assignments(solutions))
+    subs, skipped = [], []
+    for entry in sorted(folder.iterdir()):
+        if entry.name.startswith("."):
+            continue
+        if entry.is_file() and entry.suffix == ".ipynb":
+            subs.append(Submission(entry, entry.stem, assignment))
+        elif entry.is_dir():
+            for nb in sorted(entry.glob("*.ipynb")):
+                if nb.stem in known and (assignment is None or nb.stem == assignment):
+                    subs.append(Submission(nb, entry.name, nb.stem))
+                else:
+                    skipped.append(f"{nb.relative_to(folder)}: not named after an assignment"
+                                   + (f" ({assignment})" if assignment else ""))
+    return subs, skipped
+
+
+class _Templates:
+    """Per-assignment grading templates (nbgrader course dir + stubbed library).
+
+    Built once per process and reused while the assignment's folder and the library are
+    unchanged (keyed by a hash of their files); removed when the process exits.
+    """
+
+    _lock = threading.Lock()
+    _cache: dict[tuple, Path] = {}
+    _root: Path | None = None
+
+    def __init__(self, solutions: Path, library: Path):
+        self.solutions, self.library = Path(solutions), Path(library)
+
+    def get(self, name: str) -> Path:
+        key = (str(self.solutions.resolve() / name), str(self.library.resolve()),
+               _tree_hash(self.solutions / name), _tree_hash(self.library))
+        with self._lock:
+            if key not in self._cache:
+                if _Templates._root is None:
+                    _Templates._root = Path(tempfile.mkdtemp(prefix="cs231n-templates-"))
+                    atexit.register(shutil.rmtree, _Templates._root, ignore_errors=True)
+                self._cache[key] = self._build(name, _Templates._root / f"{len(self._cache)}")
+            return self._cache[key]
+
+    def _build(self, name: str, tpl: Path) -> Path:
+        src = tpl / "course" / "source" / name
+        shutil.copytree(self.solutions / name, src, ignore=_IGNORE)
+        course._nbgrader(["generate_assignment", name, "--force",
+                          f"--CourseDirectory.root={tpl / 'course'}", "--log-level=WARN"],
+                         cwd=tpl / "course")
+        # The library the student has: this assignment's regions stubbed, the rest intact.
+        stub_library(self.library, tpl / "lib" / self.library.name, [name],
+                     course.assignments(self.solutions))
+        datasets = self.library.parent / "datasets"
+        if datasets.is_dir():
+            (tpl / "lib" / "datasets").symlink_to(datasets.resolve(), target_is_directory=True)
+        return tpl
+
+
+def _tree_hash(folder: Path) -> str:
+    """A hash of the names and contents of the files under ``folder`` (caches ignored)."""
+    digest = hashlib.sha256()
+    for path in sorted(Path(folder).rglob("*")):
+        if path.is_file() and "__pycache__" not in path.parts and path.suffix != ".pyc" \
+                and ".ipynb_checkpoints" not in path.parts:
+            digest.update(str(path.relative_to(folder)).encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()
+
+
+# --------------------------------------------------------------------------------------------
+# Grading (parent side)
+# --------------------------------------------------------------------------------------------
+
+@dataclass
+class Result:
+    """The outcome of grading one submission."""
+
+    student: str
+    assignment: str | None
+    status: str                              # "graded" or "error"
+    scores: dict[str, float] = field(default_factory=dict)   # grade_id -> points earned
+    max_scores: dict[str, float] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+    feedback: Path | None = None
+    seconds: float = 0.0
+    source: Path | None = None
+    log: str = ""
+
+    @property
+    def total(self) -> float:
+        return sum(self.scores.values())
+
+    @property
+    def max_total(self) -> float:
+        return sum(self.max_scores.values())
+
+
+def _child_env(jobs: int) -> dict[str, str]:
+    """Environment of a grading child process: venv on PATH, this package importable (the
+    child imports ``cs231n_lib.grading`` from here, whatever its working directory), one
+    share of the cores for BLAS in the kernel."""
+    env = dict(os.environ)
+    env["PATH"] = str(Path(sys.executable).parent) + os.pathsep + env.get("PATH", "")
+    env["PYTHONPATH"] = _prepend(_PACKAGE_ROOT, env.get("PYTHONPATH"))
+    env.setdefault("MPLBACKEND", "Agg")
+    threads = str(max(1, (os.cpu_count() or 1) // max(1, jobs)))
+    for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
+        env.setdefault(var, threads)
+    return env
+
+
+_PACKAGE_ROOT = Path(__file__).resolve().parent.parent
+
+
+def _prepend(path: Path | str, pythonpath: str | None) -> str:
+    return str(path) + (os.pathsep + pythonpath if pythonpath else "")
+
+
+def _grade_one(sub: Submission, templates: _Templates, timeout: int, jobs: int,
+               solutions: Path, out: Path) -> Result:
+    """Grade one submission in a course dir of its own, in a child process.
+
+    On success the feedback is copied to ``out/NAME/feedback/STUDENT.html``; a failed run
+    writes nothing there, so an earlier feedback file stays.
+    """
+    start = time.perf_counter()
+    name = sub.assignment
+    try:
+        if not STUDENT_RE.match(sub.student):
+            raise GradingError(f"student id {sub.student!r} may only use letters, digits, "
+                               "'_', '.', '@' and '-'")
+        nb = read_submission(sub.path)
+        name = infer_assignment(nb, sub.path, solutions, sub.assignment)
+        tpl = templates.get(name)
+        n_cells = sum(c.cell_type == "code" for c in nb.cells)
+        limit = timeout * (n_cells + 2) + 300
+        with tempfile.TemporaryDirectory(prefix=f"cs231n-grade-{sub.student}-") as tmp:
+            data = _run_child(Path(tmp), tpl, nb, sub.student, name, timeout, jobs, limit)
+            first_error = data.get("error")
+            if first_error and not first_error.startswith("grading ran longer"):
+                # One more try, in case the first failed for a passing reason (a busy machine).
+                data = _run_child(Path(tmp), tpl, nb, sub.student, name, timeout, jobs, limit)
+            if data.get("error"):
+                res = Result(sub.student, name, "error", source=sub.path,
+                             log=data.get("log", ""), notes=[data["error"]])
+                res.seconds = time.perf_counter() - start
+                return res
+            res = Result(sub.student, name, "graded", data["scores"], data["max_scores"],
+                         data["notes"], source=sub.path, log=data.get("log", ""))
+            if first_error:
+                res.notes.append(f"graded on the second try; the first failed: {first_error}")
+            if data.get("feedback"):
+                folder = Path(out) / name / "feedback"
+                folder.mkdir(parents=True, exist_ok=True)
+                res.feedback = folder / f"{sub.student}.html"
+                _atomic_write(res.feedback, Path(data["feedback"]).read_text(encoding="utf-8"))
+    except course.CourseError as exc:
+        res = Result(sub.student, name, "error", notes=[str(exc)], source=sub.path)
+    except Exception as exc:  # noqa: BLE001 - one broken submission must not stop the batch
+        res = Result(sub.student, name, "error", source=sub.path,
+                     notes=[f"internal error while grading: {type(exc).__name__}: {exc}"])
+    res.seconds = time.perf_counter() - start
+    return res
+
+
+def _run_child(tmp: Path, tpl: Path, nb, student: str, name: str, timeout: int, jobs: int,
+               limit: float) -> dict:
+    """Set up ``tmp/course`` from the template with ``nb`` submitted, run the grading child.
+
+    Returns the child's result: ``scores``, ``max_scores``, ``notes``, ``log``, ``feedback``,
+    or ``error`` (with the log's last error lines) if nbgrader failed or the child died.
+    """
+    work = tmp / "course"
+    if work.exists():
+        shutil.rmtree(work)
+    shutil.copytree(tpl / "course", work)
+    dest = work / "submitted" / student / name
+    dest.mkdir(parents=True)
+    nbformat.write(nb, dest / f"{name}.ipynb")
+    spec = {"root": str(work), "assignment": name, "student": student, "timeout": timeout,
+            "kernel_path": str(tpl / "lib")}
+    (tmp / "spec.json").write_text(json.dumps(spec))
+    result_file = tmp / "result.json"
+    result_file.unlink(missing_ok=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "cs231n_lib.grading", "autograde", str(tmp / "spec.json")],
+        cwd=tmp, env=_child_env(jobs), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+        text=True, start_new_session=True)
+    try:
+        output, _ = proc.communicate(timeout=limit)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)  # the child and everything it started
+        proc.communicate()
+        return {"error": f"grading ran longer than {limit:g} s and was stopped"}
+    if not result_file.exists():
+        return {"error": f"the grading process failed (exit {proc.returncode}): "
+                         f"{output[-800:]}"}
+    data = json.loads(result_file.read_text())
+    if data.get("error"):
+        errors = [line.split("]", 1)[1].strip()[:300] for line in data.get("log", "").splitlines()
+                  if line.startswith("[ERROR]")]
+        if errors:
+            data["error"] += "; " + " | ".join(errors[-2:])
+    return data
+
+
+def grade_submissions(subs: list[Submission], out: Path, jobs: int | None = None,
+                      timeout: int = DEFAULT_TIMEOUT, solutions: Path | None = None,
+                      library: Path | None = None, progress=None) -> list[Result]:
+    """Grade ``subs`` with ``jobs`` parallel workers; merge results into ``out``.
+
+    Writes ``out/NAME/gradebook.csv`` (see :func:`merge_gradebook`), the feedback as
+    ``out/NAME/feedback/STUDENT.html`` and nbgrader's log as ``out/NAME/logs/STUDENT.log``.
+    ``progress`` (optional) is called with each ``Result`` as it finishes. Returns the
+    results in the order of ``subs``.
+    """
+    solutions = Path(solutions or course.SOLUTIONS)
+    library = Path(library or LIBRARY)
+    out = Path(out)
+    jobs = max(1, jobs or os.cpu_count() or 1)
+    if timeout <= 0:
+        raise GradingError(f"--timeout must be a positive number of seconds, not {timeout}")
+    results: list[Result | None] = [None] * len(subs)
+    templates = _Templates(solutions, library)
+
+    def work(i: int) -> None:
+        res = _grade_one(subs[i], templates, timeout, jobs, solutions, out)
+        results[i] = res
+        if progress is not None:
+            progress(res)
+
+    with ThreadPoolExecutor(max_workers=jobs) as pool:
+        list(pool.map(work, range(len(subs))))
+    order = {name: [g for g, _ in graded_cells(nbformat.read(course.notebook_path(name, solutions),
+                                                              4))]
+             for name in {r.assignment for r in results if r.assignment}}
+    names = {r.assignment for r in results if r.assignment}
+    for res in results:  # a notebook too broken to tell its assignment: the batch's, if one
+        if res.assignment is None and len(names) == 1:
+            res.assignment = next(iter(names))
+    by_name: dict[str, list[Result]] = {}
+    for res in results:
+        by_name.setdefault(res.assignment or "_unknown", []).append(res)
+    for name, group in by_name.items():
+        folder = out / name
+        (folder / "logs").mkdir(parents=True, exist_ok=True)
+        for res in group:
+            log = f"{res.source}\nstatus: {res.status}\n" + "\n".join(res.notes) + "\n"
+            _atomic_write(folder / "logs" / f"{res.student}.log", log + res.log)
+        merge_gradebook(folder / "gradebook.csv", group, order.get(name, []))
+    return results
+
+
+def merge_gradebook(path: Path, results: list[Result], questions: list[str]) -> None:
+    """Merge ``results`` into the CSV gradebook at ``path`` (created if missing).
+
+    One row per student; columns ``student, status, total, max_total``, one per graded cell
+    (``questions``, in notebook order), ``notes`` and ``graded_at``. A graded result replaces
+    the student's row. A failed one keeps the student's previous scores (status ``error``,
+    the notes say why and since when) or adds a row with empty scores. Written to a temporary
+    file and renamed, so a crash never leaves half a gradebook.
+    """
+    path = Path(path)
+    rows: dict[str, dict[str, str]] = {}
+    columns = list(questions)
+    if path.exists():
+        with path.open(newline="", encoding="utf-8") as f:
+            reader = csv.DictReader(f)
+            fixed = {"student", "status", "total", "max_total", "notes", "graded_at"}
+            columns += [c for c in reader.fieldnames or [] if c not in fixed and c not in columns]
+            for row in reader:
+                rows[row["student"]] = row
+    now = _dt.datetime.now().isoformat(timespec="seconds")
+    for res in results:
+        if res.status == "graded":
+            row = {"student": res.student, "status": "graded", "total": _num(res.total),
+                   "max_total": _num(res.max_total), "notes": "; ".join(res.notes),
+                   "graded_at": now}
+            row.update({q: _num(s) for q, s in res.scores.items()})
+            columns += [q for q in res.scores if q not in columns]
+        else:
+            old = rows.get(res.student)
+            why = "; ".join(res.notes)
+            if old and old.get("total"):
+                row = dict(old)
+                row["status"] = "error"
+                row["notes"] = (f"regrade failed at {now}: {why}; scores kept from "
+                                f"{old.get('graded_at', 'an earlier run')}")
+            else:
+                row = {"student": res.student, "status": "error", "total": "",
+                       "max_total": "", "notes": why, "graded_at": now}
+        rows[res.student] = row
+    header = ["student", "status", "total", "max_total", *columns, "notes", "graded_at"]
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".gradebook-", suffix=".csv")
+    with os.fdopen(fd, "w", newline="", encoding="utf-8") as f:
+        writer = csv.DictWriter(f, fieldnames=header, extrasaction="ignore")
+        writer.writeheader()
+        for student in sorted(rows):
+            writer.writerow(rows[student])
+    _publish(tmp, path)
+
+
+def read_gradebook(path: Path) -> list[dict[str, str]]:
+    """The rows of a gradebook CSV written by :func:`merge_gradebook`."""
+    with Path(path).open(newline="", encoding="utf-8") as f:
+        return list(csv.DictReader(f))
+
+
+def _num(x: float) -> str:
+    return f"{x:g}"
+
+
+def _atomic_write(path: Path, text: str) -> None:
+    """Write ``text`` to a temporary file beside ``path``, then rename it over ``path``."""
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
+    with os.fdopen(fd, "w", encoding="utf-8") as f:
+        f.write(text)
+    _publish(tmp, path)
+
+
+def _publish(tmp: str, path: Path) -> None:
+    """Give a ``mkstemp`` file ordinary permissions (it starts at 0600) and rename it."""
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(tmp, 0o666 & ~umask)
+    os.replace(tmp, path)
+
+
+def grade(path: Path, student: str | None = None, assignment: str | None = None,
+          timeout: int = DEFAULT_TIMEOUT, out: Path = Path("grades"),
+          solutions: Path | None = None, library: Path | None = None) -> Result:
+    """Autograde one submitted notebook; see :func:`grade_submissions` for what is written.
+
+    ``student`` defaults to the file name (or, for ``STUDENT/NAME.ipynb``, the folder name).
+    """
+    solutions = Path(solutions or course.SOLUTIONS)
+    path = Path(path)
+    known = course.assignments(solutions)
+    if student is None:
+        student = path.parent.name if path.stem in known else path.stem
+    sub = Submission(path, student, assignment)
+    return grade_submissions([sub], out, jobs=1, timeout=timeout, solutions=solutions,
+                             library=library)[0]
+
+
+def grade_all(folder: Path, out: Path = Path("grades"), jobs: int | None = None,
+              timeout: int = DEFAULT_TIMEOUT, assignment: str | None = None,
+              solutions: Path | None = None, library: Path | None = None,
+              progress=None) -> tuple[list[Result], list[str]]:
+    """Grade every submission in ``folder`` (layouts: :func:`find_submissions`).
+
+    Returns ``(results, skipped)``.
+    """
+    solutions = Path(solutions or course.SOLUTIONS)
+    subs, skipped = find_submissions(folder, solutions, assignment)
+    if not subs:
+        raise GradingError(f"no submissions in {folder}: expected STUDENT/NAME.ipynb or "
+                           "STUDENT.ipynb")
+    return grade_submissions(subs, out, jobs, timeout, solutions, library, progress), skipped
+
+
+def format_result(res: Result) -> str:
+    """A readable table of one result: one line per question, the total, notes, feedback."""
+    head = f"{res.assignment or '?'} / {res.student}: {res.status} ({res.seconds:.1f} s)"
+    lines = [head]
+    if res.status == "graded":
+        width = max([len(q) for q in res.scores] + [8])
+        lines.append(f"  {'question':<{width}}  score    max")
+        for q, s in res.scores.items():
+            lines.append(f"  {q:<{width}}  {s:5g}  {res.max_scores[q]:5g}")
+        lines.append(f"  {'total':<{width}}  {res.total:5g}  {res.max_total:5g}")
+    lines += [f"  note: {n}" for n in res.notes]
+    if res.feedback:
+        lines.append(f"  feedback: {res.feedback}")
+    return "\n".join(lines)
+
+
+# --------------------------------------------------------------------------------------------
+# Validation
+# --------------------------------------------------------------------------------------------
+
+@dataclass
+class Validation:
+    """Whether one notebook validated: ``ok`` and a readable ``message``."""
+
+    path: Path
+    invert: bool
+    ok: bool
+    message: str
+
+
+def validate(names: list[str] | None = None, solutions: Path | None = None,
+             notebooks: Path | None = None, jobs: int | None = None,
+             timeout: int = VALIDATE_TIMEOUT) -> list[Validation]:
+    """Run nbgrader's validator: each solution passes every test, each release none.
+
+    ``validate`` on ``solutions/NAME/NAME.ipynb`` and ``validate --invert`` on
+    ``notebooks/NAME/NAME.ipynb``, each in its own process (``jobs`` at a time), on the real
+    files (nothing is written). Returns one ``Validation`` per notebook.
+    """
+    solutions = Path(solutions or course.SOLUTIONS)
+    notebooks = Path(notebooks or course.NOTEBOOKS)
+    names = course._check_names(names, solutions)
+    todo = [(course.notebook_path(n, solutions), False) for n in names]
+    todo += [(course.notebook_path(n, notebooks), True) for n in names]
+    jobs = max(1, jobs or os.cpu_count() or 1)
+
+    def run(item: tuple[Path, bool]) -> Validation:
+        path, invert = item
+        if not path.exists():
+            return Validation(path, invert, False, "missing: run `make release`")
+        env = _child_env(jobs)  # the kernel imports the instructor's own library
+        cmd = [sys.executable, "-m", "cs231n_lib.grading", "validate", str(path),
+               str(int(invert)), str(timeout)]
+        proc = subprocess.run(cmd, env=env, capture_output=True, text=True)
+        try:
+            data = json.loads(proc.stdout.strip().splitlines()[-1])
+        except (IndexError, json.JSONDecodeError):
+            return Validation(path, invert, False, f"validator crashed: {proc.stderr[-800:]}")
+        return Validation(path, invert, data["ok"], data["message"])
+
+    with ThreadPoolExecutor(max_workers=jobs) as pool:
+        return list(pool.map(run, todo))
+
+
+# --------------------------------------------------------------------------------------------
+# Child processes: `python -m cs231n_lib.grading autograde SPEC` / `validate PATH INVERT T`
+# --------------------------------------------------------------------------------------------
+
+_CHECKSUM_RE = re.compile(r"Attribute 'checksum' for cell (\S+) has changed")
+
+
+def _child_autograde(spec_path: str) -> None:
+    """Autograde + feedback in the course dir of ``spec``; write ``result.json`` beside it."""
+    from nbgrader.api import Gradebook
+    from nbgrader.converters import Autograde, GenerateFeedback
+    from nbgrader.coursedir import CourseDirectory
+    from nbgrader.utils import capture_log
+    from traitlets.config import Config
+
+    spec = json.loads(Path(spec_path).read_text())
+    # The kernel (started below, inheriting this environment) imports the student's library.
+    os.environ["PYTHONPATH"] = _prepend(spec["kernel_path"], os.environ.get("PYTHONPATH"))
+    result_path = Path(spec_path).parent / "result.json"
+    root, name, student = Path(spec["root"]), spec["assignment"], spec["student"]
+    c = Config()
+    c.CourseDirectory.root = str(root)
+    c.CourseDirectory.assignment_id = name
+    c.CourseDirectory.student_id = student
+    c.Execute.timeout = int(spec["timeout"])
+    c.OverwriteCells.add_missing_cells = True
+    c.HTMLExporter.template_name = "feedback"
+    coursedir = CourseDirectory(config=c)
+    submitted_file = root / "submitted" / student / name / f"{name}.ipynb"
+    submitted = nbformat.read(submitted_file, 4)
+    nbformat.write(_without_duplicate_ids(submitted), submitted_file)
+    released = nbformat.read(root / "release" / name / f"{name}.ipynb", 4)
+
+    app = Autograde(coursedir=coursedir, config=c)
+    app.force = True
+    graded = capture_log(app)
+    log = graded.get("log", "")
+    if not graded["success"]:
+        err = graded.get("error", "").strip().splitlines()
+        result_path.write_text(json.dumps({"error": "nbgrader autograde failed: "
+                                           + (err[-1] if err else "unknown error"), "log": log}))
+        return
+    feedback = capture_log(GenerateFeedback(coursedir=coursedir, config=c))
+    log += feedback.get("log", "")
+    fb_file = root / "feedback" / student / name / f"{name}.html"
+
+    source = nbformat.read(root / "source" / name / f"{name}.ipynb", 4)
+    scores, max_scores = {}, {}
+    with Gradebook(f"sqlite:///{root / 'gradebook.db'}") as gb:
+        for grade_id, _ in graded_cells(source):
+            g = gb.find_grade(grade_id, name, name, student)
+            scores[grade_id] = float(g.score or 0.0)
+            max_scores[grade_id] = float(g.max_score)
+    autograded = nbformat.read(root / "autograded" / student / name / f"{name}.ipynb", 4)
+    notes = _notes(submitted, released, autograded, log, int(spec["timeout"]))
+    if not feedback["success"]:
+        notes.append("feedback HTML could not be generated")
+    result_path.write_text(json.dumps({
+        "scores": scores, "max_scores": max_scores, "notes": notes, "log": log,
+        "feedback": str(fb_file) if fb_file.exists() else None}))
+
+
+def _without_duplicate_ids(nb):
+    """A copy of ``nb`` in which only the first cell with a given grade_id keeps its nbgrader
+    metadata (the copies become plain cells).
+
+    nbgrader's ``DeduplicateIds`` does this too, but leaves an ``nbgrader`` entry without a
+    ``grade_id`` behind, on which ``OverwriteCells.add_missing_cells`` (0.9.6) then fails with
+    ``KeyError: 'grade_id'``.
+    """
+    nb = nbformat.from_dict(json.loads(json.dumps(nb)))
+    seen = set()
+    for cell in nb.cells:
+        meta = cell.get("metadata", {})
+        gid = meta.get("nbgrader", {}).get("grade_id")
+        if "nbgrader" in meta and (gid is None or gid in seen):
+            del meta["nbgrader"]
+        seen.add(gid)
+    return nb
+
+
+def _notes(submitted, released, autograded, log: str, timeout: int) -> list[str]:
+    """What happened while grading, in plain words: tampering, timeouts, truncated output."""
+    notes = []
+    rel = {c.metadata["nbgrader"]["grade_id"]: c for c in released.cells
+           if "grade_id" in c.metadata.get("nbgrader", {})}
+    seen: dict[str, int] = {}
+    for cell in submitted.cells:
+        gid = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
+        if gid is None:
+            continue
+        seen[gid] = seen.get(gid, 0) + 1
+        ref = rel.get(gid)
+        if ref is None:
+            continue
+        if cell.cell_type != ref.cell_type:
+            notes.append(f"{gid}: cell type changed to {cell.cell_type} (changed back)")
+        elif ref.metadata["nbgrader"].get("locked") and cell.source != ref.source:
+            notes.append(f"{gid}: locked cell was edited (restored from the source)")
+    for gid in rel:
+        if gid not in seen and rel[gid].metadata["nbgrader"].get("grade"):
+            notes.append(f"{gid}: test cell was deleted (restored from the source)")
+        elif gid not in seen:
+            notes.append(f"{gid}: answer cell was deleted")
+    notes += [f"{gid}: cell duplicated {n} times (copies ignored)" for gid, n in seen.items()
+              if n > 1]
+    for i, cell in enumerate(autograded.cells):
+        if cell.cell_type != "code":
+            continue
+        gid = cell.metadata.get("nbgrader", {}).get("grade_id", f"cell {i}")
+        for output in cell.get("outputs", []):
+            if output.get("output_type") == "error" and output.get("ename") == "CellTimeoutError":
+                notes.append(f"{gid}: stopped after the {timeout} s time limit")
+            text = output.get("text", "")
+            if "... Output truncated ..." in text:
+                notes.append(f"{gid}: output truncated (too long)")
+    for line in log.splitlines():
+        if not line.startswith(("[WARNING]", "[ERROR]")) or _CHECKSUM_RE.search(line):
+            continue  # checksum changes are reported above (hidden tests change them too)
+        if "Timeout waiting for execute reply" in line or "Interrupting kernel" in line:
+            continue  # reported above as a time limit
+        if "Missing grade cell" in line or "has changed!" in line or "exists multiple" in line:
+            continue  # reported above in plain words
+        msg = line.split("]", 1)[1].strip()
+        if msg and msg not in notes:
+            notes.append(msg)
+    return notes
+
+
+def _child_validate(path: str, invert: str, timeout: str) -> None:
+    """Validate one notebook with nbgrader's Validator; print a JSON line."""
+    from nbgrader.validator import Validator
+    from traitlets.config import Config
+
+    c = Config()
+    c.Validator.invert = bool(int(invert))
+    c.Execute.timeout = int(timeout)
+    results = Validator(config=c).validate(path)
+    if "type_changed" in results:
+        ok, msg = False, f"{len(results['type_changed'])} cell(s) changed type"
+    elif "changed" in results:
+        ok, msg = False, f"{len(results['changed'])} locked cell(s) were edited"
+    elif c.Validator.invert:
+        n = len(results.get("passed", []))
+        ok, msg = n == 0, ("passes none of its tests" if n == 0 else
+                           f"{n} test cell(s) pass without an answer: " +
+                           " | ".join(p["source"].splitlines()[0][:60] for p in results["passed"]))
+    else:
+        failed = results.get("failed", [])
+        ok = not failed
+        msg = "passes all its tests" if ok else f"{len(failed)} test cell(s) fail: " + " | ".join(
+            (f["source"].splitlines() or [""])[0][:50] + " -> "
+            + (f["raw_error"].strip().splitlines() or [""])[-1][:120] for f in failed)
+    print(json.dumps({"ok": ok, "message": msg}))
+
+
+if __name__ == "__main__":
+    if sys.argv[1] == "autograde":
+        _child_autograde(sys.argv[2])
+    elif sys.argv[1] == "validate":
+        _child_validate(*sys.argv[2:5])
+    else:
+        raise SystemExit(f"unknown child command {sys.argv[1]!r}")
