@@ -258,16 +258,13 @@ def _significant_lines(text: str) -> Iterable[str]:
             yield s
 
 
-def answer_lines(names: Iterable[str], solutions: Path | None = None,
-                 library: Path | None = None) -> set[str]:
-    """Significant lines (12+ characters, not comments) of the answers for ``names``.
+def answer_lines(names: Iterable[str], solutions: Path | None = None) -> set[str]:
+    """Significant lines (12+ characters, not comments) of the notebook answers for ``names``.
 
     From each solution notebook: its SOLUTION and HIDDEN TESTS regions, minus lines that are
-    also shown outside any region. From the library: the regions tagged with ``names``.
+    also shown outside any region.
     """
     solutions = Path(solutions or course.SOLUTIONS)
-    library = Path(library or LIBRARY)
-    names = list(names)
     found = set()
     for name in names:
         nb = nbformat.read(course.notebook_path(name, solutions), as_version=4)
@@ -277,30 +274,51 @@ def answer_lines(names: Iterable[str], solutions: Path | None = None,
         for cell in nb.cells:
             for region in course.solution_regions(cell.source) + course.hidden_regions(cell.source):
                 found |= {s for s in _significant_lines(region) if s not in public}
-    for path in sorted(Path(library).rglob("*.py")):
-        found |= _library_region_lines(path.read_text(encoding="utf-8"), set(names))
     return found
 
 
-def _library_region_lines(text: str, names: set[str]) -> set[str]:
-    found, inside = set(), False
-    for line in text.splitlines():
-        begin = _BEGIN_RE.match(line)
-        if begin:
-            inside = begin.group("tag").strip() in names
-        elif _END_RE.match(line):
-            inside = False
-        elif inside:
-            found |= set(_significant_lines(line))
-    return found
+#: A library answer counts as given away when this many of its lines stand together.
+LEAK_WINDOW = 5
+
+
+def library_answer_blocks(names: Iterable[str], library: Path | None = None) -> list[list[str]]:
+    """The significant lines of each library region tagged with one of ``names``, per region.
+
+    Single lines of a reference implementation (``N = x.shape[0]``) also occur in honest code
+    elsewhere; what must not ship is the implementation itself, so the scan looks for runs
+    of :data:`LEAK_WINDOW` consecutive lines of a region (or the whole of a shorter one).
+    """
+    names = set(names)
+    blocks = []
+    for path in sorted(Path(library or LIBRARY).rglob("*.py")):
+        current = None
+        for line in path.read_text(encoding="utf-8").splitlines():
+            begin = _BEGIN_RE.match(line)
+            if begin:
+                current = [] if begin.group("tag").strip() in names else None
+            elif _END_RE.match(line):
+                if current:
+                    blocks.append(current)
+                current = None
+            elif current is not None:
+                current.extend(_significant_lines(line))
+    return blocks
+
+
+def _contains_run(haystack: list[str], block: list[str]) -> bool:
+    """True if ``LEAK_WINDOW`` consecutive lines of ``block`` stand together in ``haystack``."""
+    k = min(LEAK_WINDOW, len(block))
+    runs = {tuple(block[i:i + k]) for i in range(len(block) - k + 1)}
+    return any(tuple(haystack[i:i + k]) in runs for i in range(len(haystack) - k + 1))
 
 
 def scan_bundle(root: Path, names: Iterable[str], solutions: Path | None = None,
                 repo: Path | None = None) -> list[str]:
     """Everything in the bundle at ``root`` that gives an answer away (empty list: clean).
 
-    Looks for: a ``solutions/`` folder, a gradebook, solution or hidden-test markers, and any
-    line of :func:`answer_lines` in any text file.
+    Looks for: a ``solutions/`` folder, a gradebook, solution or hidden-test markers, any line
+    of :func:`answer_lines` outside the library code, and any run of a tagged library answer
+    (:func:`library_answer_blocks`) in any text file.
     """
     solutions = Path(solutions or course.SOLUTIONS)
     repo = Path(repo or course.REPO)
@@ -308,7 +326,8 @@ def scan_bundle(root: Path, names: Iterable[str], solutions: Path | None = None,
     problems = []
     if (root / "solutions").exists():
         problems.append("solutions/ is in the bundle")
-    secrets = answer_lines(names, solutions, repo / "cs231n_lib")
+    secrets = answer_lines(names, solutions)
+    blocks = library_answer_blocks(names, repo / "cs231n_lib")
     for path in sorted(p for p in root.rglob("*") if p.is_file()):
         rel = path.relative_to(root)
         if path.name == "gradebook.db":
@@ -326,7 +345,14 @@ def scan_bundle(root: Path, names: Iterable[str], solutions: Path | None = None,
             markers = [m for m in (course.SOLUTION_BEGIN, course.HIDDEN_BEGIN)
                        if any(line.strip().startswith(m) for line in text.splitlines())]
         problems += [f"{rel}: marker {m!r}" for m in markers]
-        problems += [f"{rel}: answer line {s!r}" for s in sorted(secrets) if s in text]
+        if not (rel.parts[0] == "cs231n_lib" and path.suffix == ".py"):
+            # The library is the repo's own code with its tagged answers stubbed: ordinary
+            # lines there (``N = x.shape[0]``) may match a notebook answer by accident, so
+            # it is checked for runs of library answers below instead.
+            problems += [f"{rel}: answer line {s!r}" for s in sorted(secrets) if s in text]
+        lines = [s for line in text.splitlines() for s in _significant_lines(line)]
+        problems += [f"{rel}: library answer starting {b[0]!r}" for b in blocks
+                     if _contains_run(lines, b)]
     return problems
 
 

@@ -253,6 +253,7 @@ def conv_forward_naive(x, w, b, conv_param):
     Raises ValueError if the stride and padding do not tile the input exactly, if
     channels disagree, or if an array has the wrong number of dimensions.
     """
+    ### BEGIN SOLUTION 01_conv_layer
     stride, pad, H_out, W_out = _conv_geometry(x, w, b, conv_param)
     N = x.shape[0]
     F, _, HH, WW = w.shape
@@ -266,6 +267,7 @@ def conv_forward_naive(x, w, b, conv_param):
                     patch = xp[n, :, i * stride:i * stride + HH, j * stride:j * stride + WW]
                     out[n, f, i, j] = np.sum(patch * w[f]) + b[f]
     return out, ConvCache(x, w, b, conv_param)
+    ### END SOLUTION
 
 
 def conv_backward_naive(dout, cache):
@@ -279,6 +281,7 @@ def conv_backward_naive(dout, cache):
     Each output pixel was ``sum(patch * w[f]) + b[f]``, so its gradient flows back
     to the patch (times the filter) and to the filter (times the patch).
     """
+    ### BEGIN SOLUTION 01_conv_layer
     x, w, b, conv_param = cache.x, cache.w, cache.b, cache.conv_param
     stride, pad = conv_param["stride"], conv_param["pad"]
     N, F, H_out, W_out = dout.shape
@@ -299,6 +302,7 @@ def conv_backward_naive(dout, cache):
     H, W = x.shape[2:]
     dx = dxp[:, :, pad:pad + H, pad:pad + W]
     return dx, dw, db
+    ### END SOLUTION
 
 
 # --------------------------------------------------------------------------------------

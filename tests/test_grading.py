@@ -471,3 +471,33 @@ def test_bundle_of_a_fake_repo_stubs_its_assignment(tmp_path, toy):
     (dest / "notes.txt").write_text("    assert add(10, 5) == 15  # hidden check\n")
     assert grading.scan_bundle(dest, [TOY], toy / "solutions", repo) == [
         "notes.txt: answer line 'assert add(10, 5) == 15  # hidden check'"]
+
+
+def test_conv_layer_bundle_stubs_the_naive_layers_and_keeps_the_fast_ones(tmp_path):
+    """Assignment 01 asks for conv_forward_naive/backward_naive: its bundle must not hold them."""
+    import subprocess
+    import sys
+
+    name = "01_conv_layer"
+    if name not in course.assignments():
+        pytest.skip(f"{name} is not in solutions/")
+    dest = grading.bundle(tmp_path / "bundle", [name])
+    text = (dest / "cs231n_lib" / "layers.py").read_text()
+    assert "### BEGIN SOLUTION" not in text
+    assert grading.scan_bundle(dest, [name]) == []
+    probe = (
+        "import numpy as np\n"
+        "from cs231n_lib import layers as L\n"
+        "x = np.ones((1, 1, 4, 4)); w = np.ones((1, 1, 3, 3)); b = np.zeros(1)\n"
+        "p = {'stride': 1, 'pad': 0}\n"
+        "print(L.conv_forward_fast(x, w, b, p)[0].sum())\n"
+        "try:\n"
+        "    L.conv_forward_naive(x, w, b, p)\n"
+        "except NotImplementedError as e:\n"
+        "    print('stubbed:', e)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", probe], cwd=dest, capture_output=True, text=True,
+                         env={"PYTHONPATH": str(dest), "PATH": "/usr/bin:/bin"})
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.splitlines()[0] == "36.0"
+    assert "stubbed:" in out.stdout and name in out.stdout
