@@ -975,12 +975,15 @@ def _is_torch_module(obj: Any) -> bool:
 
 def _torch_window(module, in_hw: tuple[int, int]):
     """(kernel, stride, dilation, pad) along the height of a conv/pool module, else None.
-    Returns "same" for layers that keep the field (activations, normalisation)."""
+    Returns "same" for layers that keep the field (activations, normalisation, and any
+    module with a true ``keeps_receptive_field`` attribute)."""
     from torch import nn
 
     def first(v):
         return v[0] if isinstance(v, (tuple, list)) else v
 
+    if getattr(module, "keeps_receptive_field", False):   # e.g. models.ExpectInput
+        return "same"
     if isinstance(module, (nn.Conv1d, nn.Conv2d, nn.Conv3d)):
         pad = module.padding
         if isinstance(pad, str):                        # padding='same' / 'valid'

@@ -122,8 +122,13 @@ def generate(names: list[str] | None = None, source: Path = SOLUTIONS,
 
 
 def _normalise(path: Path) -> None:
-    """Write a released notebook in nbformat's canonical form (stable diffs, stable tests)."""
+    """Write a released notebook in nbformat's canonical form (stable diffs, stable tests).
+
+    Also drops the saved ipywidgets state (progress bars, sliders) that the solution's run
+    left in the notebook metadata: the student's own run makes its own.
+    """
     nb = nbformat.read(path, as_version=4)
+    nb.metadata.pop("widgets", None)
     nbformat.write(nb, path)
 
 

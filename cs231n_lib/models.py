@@ -123,6 +123,8 @@ class ExpectInput(nn.Module):
     shape fits and why (``hint``).
     """
 
+    keeps_receptive_field = True   # a pass-through: layer arithmetic sees no window here
+
     def __init__(self, shape: tuple[int, int, int], hint: str = ""):
         super().__init__()
         self.shape = tuple(shape)

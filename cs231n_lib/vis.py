@@ -439,7 +439,9 @@ def get_activations(model: nn.Module, layer, x, batch_size: int = 256) -> torch.
     name, module = _find_layer(model, layer)
     x = _batch(model, x)
     outputs = []
-    handle = module.register_forward_hook(lambda mod, inp, out: outputs.append(out.detach()))
+    # clone: an in-place ReLU after this layer would otherwise overwrite what we stored
+    handle = module.register_forward_hook(
+        lambda mod, inp, out: outputs.append(out.detach().clone()))
     try:
         with eval_mode(model):
             for i in range(0, len(x), batch_size):

@@ -77,6 +77,7 @@ def test_no_solution_or_hidden_test_survives(name):
                 )
     for cell in stu.cells:
         assert not cell.get("outputs"), f"notebooks/{name} keeps outputs; release clears them"
+    assert "widgets" not in stu.metadata, f"notebooks/{name} keeps the solution's widget state"
 
 
 @pytest.mark.parametrize("name", NAMES)
