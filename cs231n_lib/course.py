@@ -125,10 +125,13 @@ def _normalise(path: Path) -> None:
     """Write a released notebook in nbformat's canonical form (stable diffs, stable tests).
 
     Also drops the saved ipywidgets state (progress bars, sliders) that the solution's run
-    left in the notebook metadata: the student's own run makes its own.
+    left in the notebook metadata (the student's own run makes its own), and the cells'
+    execution timestamps.
     """
     nb = nbformat.read(path, as_version=4)
     nb.metadata.pop("widgets", None)
+    for cell in nb.cells:
+        cell.metadata.pop("execution", None)   # timestamps of the instructor's run
     nbformat.write(nb, path)
 
 
@@ -151,12 +154,16 @@ def execute(names: list[str] | None = None, fast: bool = False, timeout: int = 9
     times = {}
     old = os.environ.get("CS231N_FAST")
     os.environ["CS231N_FAST"] = "1" if fast else "0"
+    # The course's networks are small: one BLAS/torch thread per kernel is as fast on a
+    # quiet machine and many times faster on a busy one (set OMP_NUM_THREADS to override).
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
     try:
         for name in names:
             path = notebook_path(name, root)
             nb = nbformat.read(path, as_version=4)
             start = time.perf_counter()
             client = NotebookClient(nb, timeout=timeout, kernel_name=KERNEL_NAME,
+                                    record_timing=False,
                                     resources={"metadata": {"path": str(path.parent)}})
             client.execute()
             times[name] = time.perf_counter() - start

@@ -445,6 +445,7 @@ def max_pool_forward_naive(x, pool_param):
     Returns (out, cache). Raises ValueError if the window is larger than the input
     or the stride does not tile it.
     """
+    ### BEGIN SOLUTION 02_activations_pooling_fc
     ph, pw, stride, H_out, W_out = _pool_geometry(x, pool_param)
     N, C = x.shape[:2]
     out = np.zeros((N, C, H_out, W_out), dtype=x.dtype)
@@ -455,6 +456,7 @@ def max_pool_forward_naive(x, pool_param):
                     window = x[n, c, i * stride:i * stride + ph, j * stride:j * stride + pw]
                     out[n, c, i, j] = window.max()
     return out, PoolCache(x, pool_param)
+    ### END SOLUTION
 
 
 def max_pool_backward_naive(dout, cache):
@@ -465,6 +467,7 @@ def max_pool_backward_naive(dout, cache):
     Only the input that won each window gets gradient (the first one, in reading
     order, if several tie, which is also what PyTorch does).
     """
+    ### BEGIN SOLUTION 02_activations_pooling_fc
     x, pool_param = cache[:2]
     ph, pw, stride = pool_param["pool_height"], pool_param["pool_width"], pool_param["stride"]
     N, C, H_out, W_out = dout.shape
@@ -477,6 +480,7 @@ def max_pool_backward_naive(dout, cache):
                     r, s = np.unravel_index(np.argmax(window), window.shape)
                     dx[n, c, i * stride + r, j * stride + s] += dout[n, c, i, j]
     return dx
+    ### END SOLUTION
 
 
 def _window_offsets(x, ph, pw, stride, H_out, W_out):
@@ -604,8 +608,10 @@ def relu_forward(x):
 
 def relu_backward(dout, cache):
     """ReLU backward pass: gradient passes where the input was positive. Returns dx."""
+    ### BEGIN SOLUTION 02_activations_pooling_fc
     x = cache
     return dout * (x > 0)
+    ### END SOLUTION
 
 
 def sigmoid_forward(x):
@@ -621,8 +627,10 @@ def sigmoid_forward(x):
 
 def sigmoid_backward(dout, cache):
     """Sigmoid backward pass: ``d sigma / dx = sigma * (1 - sigma)``. Returns dx."""
+    ### BEGIN SOLUTION 02_activations_pooling_fc
     out = cache
     return dout * out * (1 - out)
+    ### END SOLUTION
 
 
 def tanh_forward(x):
@@ -633,8 +641,10 @@ def tanh_forward(x):
 
 def tanh_backward(dout, cache):
     """Tanh backward pass: ``d tanh / dx = 1 - tanh**2``. Returns dx."""
+    ### BEGIN SOLUTION 02_activations_pooling_fc
     out = cache
     return dout * (1 - out * out)
+    ### END SOLUTION
 
 
 # --------------------------------------------------------------------------------------
