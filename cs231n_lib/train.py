@@ -139,7 +139,9 @@ def _check_images(X, name: str) -> torch.Tensor:
         raise ValueError(
             f"{name} must be a 4-D batch (N, C, H, W); got shape {tuple(X.shape)}.{hint}"
         )
-    if X.shape[-1] in (1, 3) and X.shape[1] not in (1, 3):
+    # (N, H, W, C) images: a last axis of 1 or 3 behind two image axes. Pooled features
+    # (N, D, 1, 1) are not images and pass.
+    if X.shape[-1] in (1, 3) and X.shape[1] not in (1, 3) and X.shape[2] > 3:
         raise ValueError(
             f"{name} has shape {tuple(X.shape)}, which looks like (N, H, W, C); PyTorch wants "
             "(N, C, H, W): use X.transpose(0, 3, 1, 2) (NumPy) or X.permute(0, 3, 1, 2) (torch)."

@@ -273,3 +273,22 @@ def test_cpu_data_trains_a_gpu_model_and_back():
     X, y = (torch.as_tensor(a).cuda() for a in VAL)
     accuracy = train.evaluate(model.cpu(), (X, y))["accuracy"]
     assert accuracy == pytest.approx(history["val_acc"][-1], abs=0.02)
+
+
+def test_fit_accepts_pooled_features_but_still_catches_nhwc_images():
+    import numpy as np
+    import torch
+    from torch import nn
+
+    from cs231n_lib import train
+
+    rng = np.random.default_rng(0)
+    feats = rng.normal(size=(40, 16, 1, 1)).astype(np.float32)
+    labels = (feats[:, 0, 0, 0] > 0).astype(np.int64)
+    head = nn.Sequential(nn.Flatten(), nn.Linear(16, 2))
+    history = train.fit(head, (feats, labels), epochs=1, progress=False,
+                        device=torch.device("cpu"))
+    assert len(history["train_loss"]) == 1
+    with pytest.raises(ValueError, match=r"\(N, H, W, C\)"):
+        train.fit(nn.Flatten(), (rng.normal(size=(4, 8, 8, 3)).astype(np.float32),
+                                 np.zeros(4, dtype=np.int64)), progress=False)
