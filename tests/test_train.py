@@ -16,14 +16,7 @@ from torch import nn
 import cs231n_lib
 from cs231n_lib import train
 
-
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    # Tiny models run far faster on one thread, above all on a busy 2-core machine.
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def make_data(n, seed):
