@@ -5,6 +5,7 @@ Modules (guess the file from the concept):
     layers          NumPy layers, forward and backward, naive and fast
     gradient_check  numerical gradients, relative error, asserting checks
     classifiers     ThreeLayerConvNet and the Solver that trains it
+    optim           update rules: SGD, SGD with momentum, Adam
     arithmetic      shapes, parameters, memory, FLOPs, receptive fields
     data            bundled data sets and real-format loaders (CIFAR-10)
     augment         image transforms and test-time augmentation
