@@ -225,13 +225,15 @@ def _pool_geometry(x, pool_param) -> tuple[int, int, int, int, int]:
     return ph, pw, stride, H_out, W_out
 
 
-def _pad(x: np.ndarray, pad: int) -> np.ndarray:
-    """Zero-pad the two spatial axes of ``x: (N, C, H, W)`` by ``pad`` on each side."""
-    if pad == 0:
+def _pad(x: np.ndarray, pad: int, pad_w: int | None = None) -> np.ndarray:
+    """Zero-pad ``x: (N, C, H, W)``: ``pad`` rows above and below, ``pad_w`` columns left
+    and right (``pad_w`` defaults to ``pad``). Returns ``(N, C, H+2*pad, W+2*pad_w)``."""
+    pad_w = pad if pad_w is None else pad_w
+    if pad == pad_w == 0:
         return x
     N, C, H, W = x.shape
-    xp = np.zeros((N, C, H + 2 * pad, W + 2 * pad), dtype=x.dtype)
-    xp[:, :, pad:pad + H, pad:pad + W] = x
+    xp = np.zeros((N, C, H + 2 * pad, W + 2 * pad_w), dtype=x.dtype)
+    xp[:, :, pad:pad + H, pad_w:pad_w + W] = x
     return xp
 
 
@@ -343,29 +345,25 @@ def _col2im(dcols: np.ndarray, x_shape, HH: int, WW: int, stride: int, pad: int)
     return _unpad(dxp, pad)
 
 
-def _col2im_stride1(w2: np.ndarray, dout: np.ndarray, x_shape, HH: int, WW: int, pad: int):
-    """``dx`` for a stride-1 convolution: ``W.T @ dout`` added back with long contiguous rows.
+def _conv_transpose_stride1(w: np.ndarray, dout: np.ndarray, x_shape, pad: int):
+    """``dx`` for a stride-1 convolution, computed as one more convolution.
 
-    Same result as ``_col2im(w2.T @ dout, ...)``, faster. The trick: give ``dout`` the
-    padded width Wp (zeros in the extra columns). Then the gradient for filter offset
-    (i, j) is one contiguous block of the flattened padded image, starting at
-    ``i*Wp + j``, instead of H' short rows. The zero columns spill harmlessly into
-    neighbouring positions (adding 0), and the buffer has WW spare entries at the end.
+    Notebook 01 shows that dx is ``dout`` zero-padded by ``HH-1-pad`` rows and ``WW-1-pad``
+    columns, correlated with every filter rotated by 180 degrees and with its in and
+    out channels swapped. So dx reuses _im2col and one matrix product and needs no
+    scatter-add at all. The columns it builds have ``F*HH*WW`` rows, so this is the
+    cheaper route when ``F <= C`` (conv_backward_fast chooses).
+
+    Shapes: w: (F, C, HH, WW); dout: (N, F, H'*W') or (N, F, H', W'); returns (N, C, H, W).
+    Needs ``pad < HH`` and ``pad < WW`` (a padding that does not go negative).
     """
     N, C, H, W = x_shape
-    F = w2.shape[0]
-    Hp, Wp = H + 2 * pad, W + 2 * pad
-    H_out, W_out = Hp - HH + 1, Wp - WW + 1
-    dout_wide = np.zeros((N, F, H_out, Wp), dtype=dout.dtype)
-    dout_wide[..., :W_out] = dout.reshape(N, F, H_out, W_out)
-    dcols = np.matmul(w2.T, dout_wide.reshape(N, F, H_out * Wp))
-    dcols = dcols.reshape(N, C, HH * WW, H_out * Wp)
-    flat = np.zeros((N, C, Hp * Wp + WW), dtype=dcols.dtype)
-    for i in range(HH):
-        for j in range(WW):
-            start = i * Wp + j
-            flat[:, :, start:start + H_out * Wp] += dcols[:, :, i * WW + j]
-    return _unpad(flat[:, :, :Hp * Wp].reshape(N, C, Hp, Wp), pad)
+    F, _, HH, WW = w.shape
+    dout = dout.reshape(N, F, H + 2 * pad - HH + 1, W + 2 * pad - WW + 1)
+    w_rot = w[:, :, ::-1, ::-1].transpose(1, 0, 2, 3).reshape(C, F * HH * WW)
+    cols = _im2col(_pad(dout, HH - 1 - pad, WW - 1 - pad), HH, WW, 1, H, W)
+    # (C, F*HH*WW) @ (N, F*HH*WW, H*W) -> (N, C, H*W): already in dx's layout.
+    return np.matmul(w_rot, cols).reshape(N, C, H, W)
 
 
 def _unpad(xp: np.ndarray, pad: int) -> np.ndarray:
@@ -408,7 +406,10 @@ def conv_backward_fast(dout, cache):
 
     The forward pass was ``out[n] = W @ cols[n] + b`` with ``W = w.reshape(F, K)``,
     so ``dW = sum_n dout[n] @ cols[n].T`` and ``dcols[n] = W.T @ dout[n]``; col2im
-    then adds each column of ``dcols`` back onto the pixels of its patch.
+    then adds each column of ``dcols`` back onto the pixels of its patch. With stride 1
+    and no more filters than channels (F <= C), dx is instead computed as a convolution
+    of dout with the rotated filters (_conv_transpose_stride1): the same numbers with
+    no scatter-add.
     """
     x, w, b, conv_param, cols = cache
     stride, pad = conv_param["stride"], conv_param["pad"]
@@ -422,8 +423,8 @@ def conv_backward_fast(dout, cache):
     # dW.T = sum_n cols[n] @ dout[n].T: batched (K, L) @ (L, F), summed over the batch.
     # (The transposes are free views; this orientation is the faster one for BLAS.)
     dw = np.matmul(cols, dout.transpose(0, 2, 1)).sum(axis=0).T.reshape(w.shape)
-    if stride == 1:
-        dx = _col2im_stride1(w2, dout, x.shape, HH, WW, pad)
+    if stride == 1 and F <= C and pad < min(HH, WW):
+        dx = _conv_transpose_stride1(w, dout, x.shape, pad)
     else:
         dx = _col2im(np.matmul(w2.T, dout), x.shape, HH, WW, stride, pad)
     return dx, dw, db

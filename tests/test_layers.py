@@ -324,6 +324,39 @@ def test_max_pool_routes_gradient_to_the_winner_only():
 # ---------------------------------------------------------------------------------------
 
 
+@pytest.mark.parametrize(
+    "C, Fn, HH, WW, stride, pad, route",
+    [
+        (4, 3, 3, 3, 1, 1, "_conv_transpose_stride1"),  # F <= C: dx as a convolution
+        (3, 3, 3, 5, 1, 2, "_conv_transpose_stride1"),  # non-square filter, pad < both sides
+        (4, 4, 1, 1, 1, 0, "_conv_transpose_stride1"),  # 1x1 conv: dx is one matrix product
+        (2, 5, 3, 3, 1, 1, "_col2im"),  # more filters than channels
+        (4, 3, 3, 3, 1, 3, "_col2im"),  # padding as large as the filter
+        (3, 3, 3, 3, 2, 1, "_col2im"),  # stride 2
+    ],
+)
+def test_conv_backward_fast_every_dx_route_matches_torch(C, Fn, HH, WW, stride, pad, route,
+                                                         monkeypatch):
+    """conv_backward_fast picks one of three ways to compute dx; each must be right,
+    and each case here must really take the route it names."""
+    taken = []
+    original = getattr(L, route)
+    monkeypatch.setattr(L, route, lambda *a, **k: taken.append(route) or original(*a, **k))
+    rng = _rng(C * 100 + Fn * 10 + pad)
+    x = rng.standard_normal((2, C, 7, 9))
+    w = rng.standard_normal((Fn, C, HH, WW))
+    b = rng.standard_normal(Fn)
+    tx, tw, tb = _t(x), _t(w), _t(b)
+    t_out = F.conv2d(tx, tw, tb, stride=stride, padding=pad)
+    dout = rng.standard_normal(t_out.shape)
+    t_grads = torch.autograd.grad(t_out, (tx, tw, tb), torch.from_numpy(dout))
+    _, cache = L.conv_forward_fast(x, w, b, {"stride": stride, "pad": pad})
+    for name, ours, theirs in zip("dx dw db".split(), L.conv_backward_fast(dout, cache),
+                                  t_grads, strict=True):
+        check_close(ours, theirs.numpy(), tol=1e-10, name=name)
+    assert taken == [route]
+
+
 def test_fast_layers_keep_float32():
     rng = _rng(14)
     x = rng.standard_normal((2, 3, 8, 8), dtype=np.float32)
