@@ -7,8 +7,17 @@
 
 For each case it times the forward pass and forward+backward, in float32 and
 float64, and prints the fast/torch ratio (the goal: <= 1.5 on every shape in
-float32) and the naive/fast ratio. Timings are the *minimum* over repeats, with
-the fast and torch runs interleaved, so that a busy machine disturbs both alike.
+float32) and the naive/fast ratio. Timings are the *minimum* over repeats. Each
+function runs in its own block of back-to-back repeats, and the blocks take turns
+for a few rounds. They are not interleaved call by call: after a call, PyTorch's
+OpenMP threads and OpenBLAS's threads keep spinning for a while, and they would steal
+the core that the other library's next call needs. (On a 2-core machine, interleaving
+made torch's fwd+bwd on x(32,64,16,16) take 11-20 ms instead of 6 ms.)
+
+A last table gives a floor for any im2col layer: the three matrix products that
+forward and backward must do (out = W @ cols, dW, dcols), timed alone as single
+NumPy products. If that floor is already close to torch's whole time, no amount of
+work on im2col and col2im can reach the goal on that shape.
 
 The naive layers are loops in Python: they are timed once, on a few examples of
 the batch, and scaled up to the full batch (the output says so).
@@ -69,16 +78,19 @@ def thread_report() -> str:
     return "\n".join(lines)
 
 
+ROUNDS = 3  # blocks per function; each block is `repeats` calls in a row
+
+
 def best_times(fns: dict, repeats: int) -> dict:
-    """Minimum wall time (ms) of each function, running them interleaved."""
-    for f in fns.values():
-        f()  # warm-up
+    """Minimum time (ms) of each function: blocks of back-to-back calls, taking turns."""
     best = dict.fromkeys(fns, float("inf"))
-    for _ in range(repeats):
+    for _ in range(ROUNDS):
         for name, f in fns.items():
-            start = CLOCK()
-            f()
-            best[name] = min(best[name], CLOCK() - start)
+            f()  # warm-up: first call after the other library's block
+            for _ in range(repeats):
+                start = CLOCK()
+                f()
+                best[name] = min(best[name], CLOCK() - start)
     return {name: t * 1e3 for name, t in best.items()}
 
 
@@ -174,6 +186,36 @@ def pool_maker(x_shape, size, stride):
     return make
 
 
+def gemm_floor(x_shape, w_shape, stride, pad, repeats):
+    """Time the three float32 matrix products of an im2col convolution, alone.
+
+    With K = C*HH*WW and M = N*H'*W' (one column per output pixel):
+    forward (F, K) @ (K, M); dW (K, M) @ (M, F); dcols (M, F) @ (F, K). Each is
+    timed in its fastest layout, as one 2-D product. Returns (sum of the three in ms,
+    torch's conv2d forward+backward in ms).
+    """
+    N, C, H, W = x_shape
+    Fn, _, HH, WW = w_shape
+    H_out = (H + 2 * pad - HH) // stride + 1
+    W_out = (W + 2 * pad - WW) // stride + 1
+    K, M = C * HH * WW, N * H_out * W_out
+    rng = np.random.default_rng(0)
+    w2 = rng.standard_normal((Fn, K), dtype=np.float32)
+    cols = rng.standard_normal((K, M), dtype=np.float32)
+    dout = rng.standard_normal((M, Fn), dtype=np.float32)
+    x = torch.from_numpy(rng.standard_normal(x_shape, dtype=np.float32)).requires_grad_(True)
+    w = torch.from_numpy(rng.standard_normal(w_shape, dtype=np.float32)).requires_grad_(True)
+    t_dout = torch.ones(N, Fn, H_out, W_out)
+
+    def torch_fb():
+        out = F.conv2d(x, w, stride=stride, padding=pad)
+        torch.autograd.grad(out, (x, w), t_dout)
+
+    times = best_times({"fwd": lambda: w2 @ cols, "dw": lambda: cols @ dout,
+                        "dcols": lambda: dout @ w2, "torch": torch_fb}, repeats)
+    return times["fwd"] + times["dw"] + times["dcols"], times["torch"]
+
+
 def print_table(title, rows):
     print(f"\n{title}")
     header = (f"{'case':34s} {'dtype':7s} {'pass':8s} {'naive ms*':>10s} {'fast ms':>8s} "
@@ -212,7 +254,8 @@ def main(argv=None):
     print(thread_report())
     print(f"load average: {os.getloadavg()[0]:.1f} (timings need an otherwise idle machine)")
     clock = "process CPU time" if args.cpu_time else "wall time"
-    print(f"repeats: {repeats} (minimum {clock}; fast and torch interleaved)")
+    print(f"repeats: {repeats} x {ROUNDS} rounds (minimum {clock}; each function in its own "
+          "block of repeats, blocks taking turns)")
     print(f"* naive: timed once on {NAIVE_EXAMPLES} example(s) of the batch and scaled up")
 
     conv_rows, pool_rows = [], []
@@ -226,6 +269,16 @@ def main(argv=None):
                 pool_rows)
 
     goal = [r for r in conv_rows if r[1] == "float32" and r[2] == "fwd+bwd"]
+    print("\nFloor for any im2col layer (float32): the three matrix products alone")
+    header = (f"{'case':34s} {'3 GEMMs ms':>10s} {'torch fwd+bwd ms':>16s} "
+              f"{'floor/torch':>11s} {'fast/torch':>10s}")
+    print(header)
+    print("-" * len(header))
+    for (name, x_shape, w_shape, stride, pad), row in zip(CONV_CASES, goal, strict=True):
+        gemms, torch_ms = gemm_floor(x_shape, w_shape, stride, pad, repeats)
+        print(f"{name:34s} {gemms:10.2f} {torch_ms:16.2f} {gemms / torch_ms:10.2f}x "
+              f"{row[6]:9.2f}x")
+
     worst = max(r[6] for r in goal)
     print("\nconv float32 fwd+bwd, fast/torch: "
           + ", ".join(f"{r[6]:.2f}x" for r in goal)
