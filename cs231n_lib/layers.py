@@ -8,9 +8,10 @@ Every layer follows the CS231n contract::
 Images are NCHW: ``x`` has shape ``(N, C, H, W)`` (batch, channels, height, width)
 and filters are ``(F, C, HH, WW)``. The ``*_naive`` functions are explicit loops,
 written to be read next to the lecture; the ``*_fast`` functions compute the same
-numbers with im2col and one matrix product per example, in pure NumPy (no compiled
-extension). Naive and fast versions share one validation helper and one cache type,
-so a test or a notebook can swap them freely.
+numbers with im2col and one matrix product per example (the bias folded in, as in the
+linear classifier's "bias trick"), in pure NumPy (no compiled extension). Naive and
+fast versions share one validation helper and one cache type, so a test or a notebook
+can swap them freely.
 
 Bad input (a stride that does not fit, mismatched channels, a 3-D array where a
 batch was expected, ...) raises ``ValueError`` or ``TypeError`` with a message that
@@ -76,8 +77,9 @@ __all__ = [
 class ConvCache(NamedTuple):
     """What a convolution's backward pass needs (from either the naive or fast forward).
 
-    ``cols`` is the im2col matrix ``(N, C*HH*WW, H'*W')`` kept by the fast forward so
-    the backward pass does not rebuild it; the naive forward leaves it ``None``.
+    ``cols`` is the im2col matrix ``(N, C*HH*WW + 1, H'*W')`` kept by the fast forward so
+    the backward pass does not rebuild it; its last row is all ones (the bias trick). The
+    naive forward leaves it ``None``.
     """
 
     x: np.ndarray
@@ -312,18 +314,26 @@ def conv_backward_naive(dout, cache):
 # --------------------------------------------------------------------------------------
 
 
-def _im2col(xp: np.ndarray, HH: int, WW: int, stride: int, H_out: int, W_out: int):
+def _im2col(xp: np.ndarray, HH: int, WW: int, stride: int, H_out: int, W_out: int,
+            ones_row: bool = False):
     """Patches of ``xp: (N, C, Hp, Wp)`` as columns: ``(N, C*HH*WW, H_out*W_out)``.
 
     ``sliding_window_view`` gives every HH x WW window as a view (no copy); one copy
     then lays them out so that row ``(c, i, j)`` holds pixel ``(i, j)`` of channel ``c``
     of every window. With this layout ``w.reshape(F, -1) @ cols`` is already
     ``(N, F, H_out*W_out)``: the output needs no transpose, only a free reshape.
+    With ``ones_row=True`` a last row of ones is appended, ``(N, C*HH*WW + 1, H_out*W_out)``:
+    the bias trick, so that ``[W | b] @ cols`` adds the bias inside the matrix product.
     """
     N, C = xp.shape[:2]
+    K = C * HH * WW
     windows = sliding_window_view(xp, (HH, WW), axis=(2, 3))[:, :, ::stride, ::stride]
-    # windows: (N, C, H_out, W_out, HH, WW) -> (N, C, HH, WW, H_out, W_out) -> copy
-    return windows.transpose(0, 1, 4, 5, 2, 3).reshape(N, C * HH * WW, H_out * W_out)
+    cols = np.empty((N, K + ones_row, H_out * W_out), dtype=xp.dtype)
+    # windows: (N, C, H_out, W_out, HH, WW) -> (N, C, HH, WW, H_out, W_out), copied in
+    cols[:, :K].reshape(N, C, HH, WW, H_out, W_out)[...] = windows.transpose(0, 1, 4, 5, 2, 3)
+    if ones_row:
+        cols[:, K] = 1
+    return cols
 
 
 def _col2im(dcols: np.ndarray, x_shape, HH: int, WW: int, stride: int, pad: int):
@@ -390,10 +400,10 @@ def conv_forward_fast(x, w, b, conv_param):
     stride, pad, H_out, W_out = _conv_geometry(x, w, b, conv_param)
     N = x.shape[0]
     F, C, HH, WW = w.shape
-    cols = _im2col(_pad(x, pad), HH, WW, stride, H_out, W_out)
-    # (F, K) @ (N, K, L) -> (N, F, L): one matrix product per example.
-    out = np.matmul(w.reshape(F, C * HH * WW), cols)
-    out += b[:, None]
+    cols = _im2col(_pad(x, pad), HH, WW, stride, H_out, W_out, ones_row=True)
+    # [W | b]: (F, K+1) @ (N, K+1, L) -> (N, F, L): one matrix product per example, bias included.
+    wb = np.concatenate([w.reshape(F, C * HH * WW), b.reshape(F, 1)], axis=1)
+    out = np.matmul(wb, cols)
     return out.reshape(N, F, H_out, W_out), ConvCache(x, w, b, conv_param, cols)
 
 
@@ -416,13 +426,15 @@ def conv_backward_fast(dout, cache):
     N, F, H_out, W_out = dout.shape
     _, C, HH, WW = w.shape
     if cols is None:  # a cache from conv_forward_naive: rebuild the columns
-        cols = _im2col(_pad(x, pad), HH, WW, stride, H_out, W_out)
+        cols = _im2col(_pad(x, pad), HH, WW, stride, H_out, W_out, ones_row=True)
     dout = dout.reshape(N, F, H_out * W_out)
-    w2 = w.reshape(F, C * HH * WW)
-    db = dout.sum(axis=(0, 2))
-    # dW.T = sum_n cols[n] @ dout[n].T: batched (K, L) @ (L, F), summed over the batch.
-    # (The transposes are free views; this orientation is the faster one for BLAS.)
-    dw = np.matmul(cols, dout.transpose(0, 2, 1)).sum(axis=0).T.reshape(w.shape)
+    K = C * HH * WW
+    w2 = w.reshape(F, K)
+    # [dW | db].T = sum_n cols[n] @ dout[n].T: batched (K+1, L) @ (L, F), summed over the
+    # batch. The row of ones in cols makes the last row the bias gradient, db.
+    dwb = np.matmul(cols, dout.transpose(0, 2, 1)).sum(axis=0)
+    dw = np.ascontiguousarray(dwb[:K].T).reshape(w.shape)
+    db = dwb[K].copy()
     if stride == 1 and F <= C and pad < min(HH, WW):
         dx = _conv_transpose_stride1(w, dout, x.shape, pad)
     else:
