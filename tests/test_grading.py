@@ -7,6 +7,7 @@ and the bundle check use the real ``00_why_convolution``.
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -427,6 +428,13 @@ def test_real_bundle_runs_to_first_exercise_and_holds_no_answers(tmp_path, monke
         assert needed in files
     assert not any(f.startswith("solutions/") or f.endswith("gradebook.db") for f in files)
     assert [f for f in files if f.endswith(".ipynb")] == [f"notebooks/{REAL}/{REAL}.ipynb"]
+    # Its Makefile keeps only what a bundle can run: `make lab` works, `make test` is gone.
+    makefile = (dest / "Makefile").read_text()
+    assert "-m pytest" not in makefile and "solutions" not in makefile
+    if shutil.which("make"):
+        dry = subprocess.run(["make", "-n", "lab"], cwd=dest, capture_output=True, text=True)
+        assert dry.returncode == 0 and "jupyter lab --notebook-dir=notebooks" in dry.stdout
+        assert subprocess.run(["make", "-n", "test"], cwd=dest, capture_output=True).returncode
     # Half 1: no answer text anywhere (notebook answers, hidden tests, tagged library code).
     secrets = _answer_lines_of(REAL) | grading.answer_lines([REAL])
     assert "return height * width * channels * hidden" in secrets   # the scan can fail
@@ -447,6 +455,15 @@ def test_real_bundle_runs_to_first_exercise_and_holds_no_answers(tmp_path, monke
     first_exercise = next(i for i, c in enumerate(nb.cells)
                           if c.metadata.get("nbgrader", {}).get("solution"))
     assert failing in (first_exercise, first_exercise + 1)  # the exercise or its check
+
+
+def test_student_makefile_keeps_install_and_lab_and_says_when_one_is_missing():
+    course_makefile = (course.REPO / "Makefile").read_text()
+    student = grading.student_makefile(course_makefile)
+    targets = re.findall(r"^([^\s#:=?]+)\s*:(?!=)", student, flags=re.M)
+    assert targets == [".PHONY", "install", "$(STAMP)", "lab", "clean"]
+    with pytest.raises(grading.GradingError, match="no rule for lab"):
+        grading.student_makefile(course_makefile.replace("\nlab:", "\nlaboratory:"))
 
 
 def test_bundle_refuses_a_folder_that_is_not_a_bundle(tmp_path):
