@@ -860,27 +860,32 @@ def conv_arithmetic_widget(in_size: int, kernel: int, stride: int = 1, pad: int 
 def receptive_field_figure(layers, in_size: int, unit: tuple[int, int] | None = None) -> Figure:
     """Which cells of each layer, and of the input, one output unit depends on.
 
-    layers: a list of ``(kernel, stride)`` or ``(kernel, stride, pad)`` tuples, input first;
+    layers: tuples ``(kernel, stride)``, ``(kernel, stride, dilation)`` or
+    ``(kernel, stride, dilation, pad)``, first layer first -- the same tuples as
+    :func:`cs231n_lib.arithmetic.receptive_field`, so one list can go to both.
     in_size: input width (square). unit: ``(row, col)`` in the last layer (default: centre).
     Layer sizes round down like PyTorch. Going back through a layer, rows ``lo..hi`` come from
-    rows ``lo*s - p .. hi*s - p + k - 1`` of the layer before.
+    rows ``lo*s - p .. hi*s - p + d*(k - 1)`` of the layer before (a dilated kernel spans
+    ``d*(k - 1) + 1`` rows and uses every d-th one; the figure colours the whole span).
 
     Returns a Figure with ``len(layers) + 1`` axes (input first), each image
     ``(size, size, 3)`` with the contributing cells coloured; on the input, outlines show the
     receptive field of one unit of each layer growing (e.g. 3 -> 5 -> 7 for three 3x3 convs).
-    Raises ValueError if a layer does not fit or unit is outside the last layer.
+    Raises ValueError if a tuple is malformed, a layer does not fit or unit is outside the
+    last layer.
     """
     specs = []
-    for spec in layers:
-        if len(spec) not in (2, 3):
-            raise ValueError(f"each layer must be (kernel, stride) or (kernel, stride, pad); "
-                             f"got {spec!r}.")
-        specs.append((int(spec[0]), int(spec[1]), int(spec[2]) if len(spec) == 3 else 0))
+    for i, spec in enumerate(layers):
+        if not isinstance(spec, tuple) or not 2 <= len(spec) <= 4:
+            raise ValueError(f"layer {i + 1}: expected (kernel, stride[, dilation[, pad]]) "
+                             f"as for arithmetic.receptive_field; got {spec!r}.")
+        k, s, d, p = (*map(int, spec), *(1, 0)[len(spec) - 2:])
+        specs.append((k, s, d, p))
     if not specs:
         raise ValueError("layers is empty; give at least one (kernel, stride).")
     sizes = [int(in_size)]
-    for k, s, p in specs:
-        sizes.append(conv_output_size(sizes[-1], k, s, p, strict=False))
+    for k, s, d, p in specs:
+        sizes.append(conv_output_size(sizes[-1], d * (k - 1) + 1, s, p, strict=False))
     last = sizes[-1]
     unit = (last // 2, last // 2) if unit is None else tuple(unit)
     if not all(0 <= u < last for u in unit):
@@ -889,8 +894,8 @@ def receptive_field_figure(layers, in_size: int, unit: tuple[int, int] | None = 
     def back(lo: int, hi: int, upto: int) -> list[tuple[int, int]]:
         """Row ranges, one per level 0..upto, that feed rows lo..hi of level ``upto``."""
         ranges = [(lo, hi)]
-        for k, s, p in reversed(specs[:upto]):
-            lo, hi = lo * s - p, hi * s - p + k - 1
+        for k, s, d, p in reversed(specs[:upto]):
+            lo, hi = lo * s - p, hi * s - p + d * (k - 1)
             ranges.append((lo, hi))
         return ranges[::-1]
 
@@ -910,9 +915,10 @@ def receptive_field_figure(layers, in_size: int, unit: tuple[int, int] | None = 
         if level == 0:
             ax.set_title(f"input {size}x{size}", fontsize=10)
         else:
-            k, s, p = specs[level - 1]
-            ax.set_title(f"layer {level}: {size}x{size}\n({k}x{k}, stride {s}, pad {p})",
-                         fontsize=10)
+            k, s, d, p = specs[level - 1]
+            dilation = f", dilation {d}" if d > 1 else ""
+            ax.set_title(f"layer {level}: {size}x{size}\n({k}x{k}, stride {s}{dilation}, "
+                         f"pad {p})", fontsize=10)
 
     # On the input: the receptive field of one unit of every layer, on the path to `unit`.
     for level in range(1, len(specs) + 1):

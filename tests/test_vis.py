@@ -11,7 +11,7 @@ from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
 from torch import nn
 
-from cs231n_lib import vis
+from cs231n_lib import arithmetic, vis
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
@@ -322,7 +322,22 @@ def test_receptive_field_figure_with_stride_and_padding():
     fig = vis.receptive_field_figure([(3, 2), (3, 2)], 15)
     assert image_shapes(fig) == [(15, 15, 3), (7, 7, 3), (3, 3, 3)]
     assert "7x7 region" in fig.get_suptitle()
-    corner = vis.receptive_field_figure([(3, 1, 1), (3, 1, 1)], 5, unit=(0, 0))
+    corner = vis.receptive_field_figure([(3, 1, 1, 1), (3, 1, 1, 1)], 5, unit=(0, 0))
     assert "9 of its 25 cells inside the image" in corner.get_suptitle()
     with pytest.raises(ValueError, match="unit must lie"):
         vis.receptive_field_figure([(3, 1)], 5, unit=(3, 0))
+    with pytest.raises(ValueError, match=r"expected \(kernel, stride\[, dilation\[, pad\]\]\)"):
+        vis.receptive_field_figure([(3, 1, 1, 1, 1)], 5)
+
+
+@pytest.mark.parametrize("layers", [
+    [(3, 1)] * 3,
+    [(3, 2), (3, 2)],
+    [(3, 1, 2), (3, 1, 4)],          # dilated: fields 5, then 13
+    [(3, 1, 1, 1), (2, 2, 1, 0), (3, 1, 2, 2)],
+])
+def test_receptive_field_figure_agrees_with_arithmetic(layers):
+    """One list of tuples means the same to the figure and to arithmetic.receptive_field."""
+    size = arithmetic.receptive_field(layers).size
+    fig = vis.receptive_field_figure(layers, 31)
+    assert f"sees a {size}x{size} region" in fig.get_suptitle()
