@@ -44,6 +44,7 @@ __all__ = [
     "eval_mode",
     "evaluate",
     "fit",
+    "frozen_batchnorm_layers",
     "load_checkpoint",
     "plot_confusion_matrix",
     "plot_history",
@@ -267,6 +268,7 @@ def fit(
     restore_best: bool = True,
     max_batches: int | None = None,
     verbose: bool = False,
+    freeze_bn_stats: bool = True,
 ) -> History:
     """Train ``model`` with mini-batch gradient descent; return a :class:`History`.
 
@@ -300,6 +302,10 @@ def fit(
             Also done when you interrupt training (Ctrl-C, Jupyter's stop button).
         max_batches: stop each epoch after this many mini-batches (fast mode / smoke tests).
         verbose: print one summary line per epoch (useful with ``progress=False``).
+        freeze_bn_stats: keep every batch-norm layer whose weight and bias are frozen
+            (``requires_grad=False``) in evaluation mode while training, so that its running
+            mean and variance stay fixed as well (see :func:`frozen_batchnorm_layers`).
+            ``False`` puts the whole model in training mode, as ``model.train()`` does.
 
     Returns:
         A :class:`History`; ``history.best_epoch`` is the epoch whose weights the model holds
@@ -349,6 +355,9 @@ def fit(
     try:
         for epoch in range(1, epochs + 1):
             model.train()
+            if freeze_bn_stats:
+                for name in frozen_batchnorm_layers(model):
+                    model.get_submodule(name).eval()
             start = time.perf_counter()
             epoch_lr = optimizer.param_groups[0]["lr"]
             order = torch.from_numpy(shuffle_rng.permutation(n))
@@ -425,6 +434,23 @@ def fit(
     if restore_best and history.best_state is not None:
         model.load_state_dict(history.best_state)
     return history
+
+
+def frozen_batchnorm_layers(model: nn.Module) -> list[str]:
+    """Names of the batch-norm layers in ``model`` whose weight and bias are all frozen.
+
+    ``requires_grad=False`` stops a layer's gradient, but batch norm also keeps *buffers*
+    (running mean and variance) that every forward pass in training mode updates. These
+    are the layers that :func:`fit` keeps in evaluation mode. Layers without learnable
+    parameters (``affine=False``) are not counted: nothing says they are meant to be frozen.
+    """
+    names = []
+    for name, module in model.named_modules():
+        params = list(module.parameters(recurse=False))
+        if (isinstance(module, nn.modules.batchnorm._BatchNorm) and params
+                and not any(p.requires_grad for p in params)):
+            names.append(name)
+    return names
 
 
 def _augment_batch(augment: Callable, xb: torch.Tensor, rng) -> torch.Tensor:

@@ -285,3 +285,31 @@ def test_fit_accepts_pooled_features_but_still_catches_nhwc_images():
     with pytest.raises(ValueError, match=r"\(N, H, W, C\)"):
         train.fit(nn.Flatten(), (rng.normal(size=(4, 8, 8, 3)).astype(np.float32),
                                  np.zeros(4, dtype=np.int64)), progress=False)
+
+
+def test_fit_keeps_frozen_batch_norm_statistics_fixed():
+    """requires_grad=False freezes a batch-norm layer's weight and bias, not its running
+    statistics; fit keeps such layers in eval mode so those stay fixed too."""
+    def net():
+        torch.manual_seed(0)
+        return nn.Sequential(
+            nn.Conv2d(1, 4, 3, padding=1), nn.BatchNorm2d(4), nn.ReLU(),
+            nn.BatchNorm2d(4, affine=False), nn.MaxPool2d(2),
+            nn.Flatten(), nn.Linear(4 * 4 * 4, 2),
+        )
+
+    frozen = net()
+    for p in [*frozen[0].parameters(), *frozen[1].parameters()]:
+        p.requires_grad_(False)
+    assert train.frozen_batchnorm_layers(frozen) == ["1"]  # "3" has nothing to freeze
+    before = [t.clone() for t in (frozen[1].running_mean, frozen[3].running_mean)]
+    train.fit(frozen, TRAIN, epochs=1, lr=1e-2, **QUIET)
+    assert torch.equal(frozen[1].running_mean, before[0])       # frozen: fixed
+    assert not torch.equal(frozen[3].running_mean, before[1])   # no parameters: still learns
+    assert not frozen[1].weight.requires_grad
+
+    plain = net()
+    for p in [*plain[0].parameters(), *plain[1].parameters()]:
+        p.requires_grad_(False)
+    train.fit(plain, TRAIN, epochs=1, lr=1e-2, freeze_bn_stats=False, **QUIET)
+    assert not torch.equal(plain[1].running_mean, before[0])    # the trap, when asked for
