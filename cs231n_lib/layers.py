@@ -402,7 +402,7 @@ def conv_forward_fast(x, w, b, conv_param):
     F, C, HH, WW = w.shape
     cols = _im2col(_pad(x, pad), HH, WW, stride, H_out, W_out, ones_row=True)
     # [W | b]: (F, K+1) @ (N, K+1, L) -> (N, F, L): one matrix product per example, bias included.
-    wb = np.concatenate([w.reshape(F, C * HH * WW), b.reshape(F, 1)], axis=1)
+    wb = np.concatenate([w.reshape(F, C * HH * WW), b.reshape(F, 1).astype(w.dtype)], axis=1)
     out = np.matmul(wb, cols)
     return out.reshape(N, F, H_out, W_out), ConvCache(x, w, b, conv_param, cols)
 

@@ -367,6 +367,10 @@ def test_fast_layers_keep_float32():
     assert out.dtype == np.float32
     grads = L.conv_relu_pool_backward(np.ones_like(out), cache)
     assert [g.dtype for g in grads] == [np.float32] * 3
+    # A float64 bias (np.zeros' default) does not turn a float32 layer into float64.
+    out, cache = L.conv_forward_fast(x, w, np.zeros(4), {"stride": 1, "pad": 1})
+    assert out.dtype == np.float32
+    assert [g.dtype for g in L.conv_backward_fast(np.ones_like(out), cache)] == [np.float32] * 3
 
 
 def test_naive_cache_works_with_fast_backward():
