@@ -242,9 +242,11 @@ def hflip(x):
 
     Shapes: x (C, H, W) or (N, C, H, W) -> same shape (a new array; x is not changed).
     """
+    ### BEGIN SOLUTION 04_data_augmentation
     batch, single = _as_batch(x)
     out = batch.flip(-1) if _is_torch(batch) else batch[..., ::-1].copy()
     return out[0] if single else out
+    ### END SOLUTION
 
 
 def pad_image(x, padding, mode: str = "constant", value: float = 0.0):
@@ -639,6 +641,7 @@ class RandomCrop(Transform):
         self.padding, self.pad_mode, self.fill = int(padding), pad_mode, fill
 
     def apply(self, batch, rng):
+        ### BEGIN SOLUTION 04_data_augmentation
         if self.padding:
             batch = pad_image(batch, self.padding, self.pad_mode, self.fill)
         (h, w), (H, W) = self.size, batch.shape[-2:]
@@ -651,6 +654,7 @@ class RandomCrop(Transform):
         boxes = zip(tops.tolist(), lefts.tolist(), strict=True)
         crops = [img[:, t : t + h, l : l + w] for img, (t, l) in zip(batch, boxes, strict=True)]
         return _xp(batch).stack(crops)
+        ### END SOLUTION
 
 
 class CenterCrop(Transform):
@@ -940,10 +944,12 @@ class FancyPCA(Transform):
     def offsets(self, n: int, rng=None) -> np.ndarray:
         """(n, 3) colour offsets P (alpha * lambda), alpha ~ N(0, std) per row — what
         ``__call__`` adds to a batch of n images given the same rng."""
+        ### BEGIN SOLUTION 04_data_augmentation
         if self.eigvals is None:
             raise RuntimeError("FancyPCA is not fitted: call .fit(training_images) first")
         alpha = as_generator(rng).normal(0.0, self.std, size=(n, 3))
         return (alpha * self.eigvals) @ self.eigvecs.T
+        ### END SOLUTION
 
     def apply(self, batch, rng):
         _require_float(batch, "FancyPCA")
