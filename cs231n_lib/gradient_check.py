@@ -33,8 +33,10 @@ def eval_numerical_gradient(f: Callable[[np.ndarray], float], x: np.ndarray,
     """Numerical gradient of a scalar function ``f`` at ``x`` (centred differences).
 
     Shapes: x any shape; returns grad with x's shape.
-    ``x`` is nudged in place one entry at a time and restored afterwards.
+    ``x`` is nudged in place one entry at a time and restored afterwards. An integer ``x``
+    cannot hold ``x + h``, so it is replaced by a float64 copy (see _nudgeable).
     """
+    x = _nudgeable(x, "x")
     grad = np.zeros_like(x)
     for ix in np.ndindex(x.shape):
         old = x[ix]
@@ -54,8 +56,17 @@ def eval_numerical_gradient_array(f: Callable[[np.ndarray], np.ndarray], x: np.n
     """Numerical gradient of ``sum(f(x) * df)`` at ``x``: what backward(df) should return.
 
     Shapes: x any shape; df has the shape of f(x); returns grad with x's shape.
-    ``x`` is nudged in place one entry at a time and restored afterwards.
+    ``x`` is nudged in place one entry at a time and restored afterwards (an integer ``x``
+    is replaced by a float64 copy). Raises ValueError if df does not have f(x)'s shape.
     """
+    x = _nudgeable(x, "x")
+    df = np.asarray(df)
+    out_shape = np.shape(f(x))
+    if df.shape != out_shape:
+        raise ValueError(
+            f"df has shape {df.shape} but f(x) has shape {out_shape}; df is the upstream "
+            "gradient of f's output, so it must have the same shape"
+        )
     grad = np.zeros_like(x)
     for ix in np.ndindex(x.shape):
         old = x[ix]
@@ -68,6 +79,22 @@ def eval_numerical_gradient_array(f: Callable[[np.ndarray], np.ndarray], x: np.n
     return grad
 
 
+def _nudgeable(x, name: str) -> np.ndarray:
+    """``x`` if it is a float array (nudged in place); a float64 copy of an integer one.
+
+    ``x[i] = old + 1e-5`` in an int array stores ``old`` again, so the centred difference
+    would be 0 / 2h, or garbage; refusing a list or a str here beats an error deep inside.
+    """
+    if not isinstance(x, np.ndarray):
+        raise TypeError(f"{name} must be a NumPy array of floats, got {type(x).__name__}; "
+                        f"use np.asarray({name}, dtype=np.float64)")
+    if np.issubdtype(x.dtype, np.floating):
+        return x
+    if np.issubdtype(x.dtype, np.integer) or x.dtype == np.bool_:
+        return x.astype(np.float64)
+    raise TypeError(f"{name} has dtype {x.dtype}; numerical gradients need real floats")
+
+
 def _elementwise_rel_error(x, y) -> np.ndarray:
     x = np.asarray(x, dtype=np.float64)
     y = np.asarray(y, dtype=np.float64)
@@ -78,7 +105,11 @@ def rel_error(x, y) -> float:
     """CS231n's maximum relative error: ``max |x - y| / max(1e-8, |x| + |y|)``.
 
     Shapes: x and y of the same shape. Returns a float (0.0 for equal arrays).
+    Raises ValueError if the shapes differ (broadcasting would compare the wrong entries).
     """
+    if np.shape(x) != np.shape(y):
+        raise ValueError(f"rel_error compares arrays of the same shape; got {np.shape(x)} and "
+                         f"{np.shape(y)}")
     err = _elementwise_rel_error(x, y)
     return float(err.max()) if err.size else 0.0
 

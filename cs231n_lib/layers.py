@@ -27,10 +27,14 @@ from typing import Any, NamedTuple
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
+from cs231n_lib import argcheck
+
 __all__ = [
     "ConvCache",
     "PoolCache",
     "BatchnormCache",
+    "AffineCache",
+    "DropoutCache",
     "conv_output_size",
     "conv_forward_naive",
     "conv_backward_naive",
@@ -112,6 +116,25 @@ class BatchnormCache(NamedTuple):
     gamma: np.ndarray
     inv_std: np.ndarray
     mode: str
+    #: the forward output's shape when it is not x_hat's: (N, C, H, W) for spatial batch norm
+    shape: tuple | None = None
+
+
+class AffineCache(NamedTuple):
+    """What a fully connected layer's backward pass needs: its input, weights and biases."""
+
+    x: np.ndarray
+    w: np.ndarray
+    b: np.ndarray
+
+
+class DropoutCache(NamedTuple):
+    """What dropout's backward pass needs: the settings, the mask (None in test mode) and
+    the shape of the input (= the output)."""
+
+    dropout_param: dict
+    mask: np.ndarray | None
+    shape: tuple
 
 
 # --------------------------------------------------------------------------------------
@@ -227,6 +250,87 @@ def _pool_geometry(x, pool_param) -> tuple[int, int, int, int, int]:
     return ph, pw, stride, H_out, W_out
 
 
+# --------------------------------------------------------------------------------------
+# Backward passes check what they are given: the cache of the right layer, and a dout of
+# the forward output's shape (broadcasting would otherwise return wrong numbers quietly).
+# --------------------------------------------------------------------------------------
+
+#: Which forward passes make each kind of cache (named in error messages).
+_CACHE_SOURCES = {
+    ConvCache: "conv_forward_naive / conv_forward_fast",
+    PoolCache: "max_pool_forward_naive / max_pool_forward_fast / avg_pool_forward",
+    BatchnormCache: "batchnorm_forward / spatial_batchnorm_forward",
+    AffineCache: "affine_forward",
+    DropoutCache: "dropout_forward",
+    np.ndarray: "relu_forward / sigmoid_forward / tanh_forward (an array)",
+}
+
+
+def _cache_origin(cache: Any) -> str:
+    """Plain words for where a cache came from (for 'you passed the cache of ...')."""
+    for kind, source in _CACHE_SOURCES.items():
+        if isinstance(cache, kind):
+            return source
+    if isinstance(cache, tuple):
+        kinds = tuple(type(c) for c in cache)
+        sandwiches = {
+            (ConvCache, np.ndarray): "conv_relu_forward",
+            (ConvCache, np.ndarray, PoolCache): "conv_relu_pool_forward",
+            (AffineCache, np.ndarray): "affine_relu_forward",
+        }
+        if kinds in sandwiches:
+            return sandwiches[kinds]
+        if len(cache) == 4 and all(isinstance(c, Integral) for c in cache):
+            return "global_avg_pool_forward"
+        return f"a tuple of {len(cache)} ({', '.join(k.__name__ for k in kinds)})"
+    return f"a {type(cache).__name__}"
+
+
+def _expect_cache(cache: Any, kind: type, who: str) -> None:
+    """TypeError unless ``cache`` is a ``kind`` (the cache of the matching forward pass)."""
+    if not isinstance(cache, kind):
+        raise TypeError(
+            f"{who} needs the cache returned by {_CACHE_SOURCES[kind]}, but it got the cache "
+            f"of {_cache_origin(cache)}; pass each backward pass the cache of its own forward"
+        )
+
+
+def _backward_shape(cache: Any) -> tuple:
+    """The shape of the forward output that made ``cache`` (what dout must be)."""
+    if isinstance(cache, ConvCache):
+        (N, _, H, W), (F, _, HH, WW) = cache.x.shape, cache.w.shape
+        S, P = cache.conv_param["stride"], cache.conv_param["pad"]
+        return N, F, (H + 2 * P - HH) // S + 1, (W + 2 * P - WW) // S + 1
+    if isinstance(cache, PoolCache):
+        (N, C, H, W), p = cache.x.shape, cache.pool_param
+        S = p["stride"]
+        return N, C, (H - p["pool_height"]) // S + 1, (W - p["pool_width"]) // S + 1
+    if isinstance(cache, BatchnormCache):
+        return cache.x_hat.shape if cache.shape is None else cache.shape
+    if isinstance(cache, AffineCache):
+        return cache.x.shape[0], cache.w.shape[1]
+    if isinstance(cache, DropoutCache):
+        return cache.shape
+    return cache.shape  # an activation's cache: its input or output, of the output's shape
+
+
+def _check_backward(dout: Any, cache: Any, kind: type, who: str) -> None:
+    """The one check every backward pass makes: the right cache, and dout of the right shape."""
+    _expect_cache(cache, kind, who)
+    if not isinstance(dout, np.ndarray):
+        raise TypeError(f"{who}: dout must be a NumPy array, got {type(dout).__name__}")
+    argcheck.same_shape(dout, _backward_shape(cache), "dout", who)
+
+
+def _conv_inputs(x, w, b):
+    """x, w, b checked to be arrays; integer ones converted to floats (argcheck.floats):
+    uint8 pixels would otherwise overflow in the products."""
+    _require_array(x, "x", 4, "(N, C, H, W)")
+    _require_array(w, "w", 4, "(F, C, HH, WW)")
+    _require_array(b, "b", 1, "(F,)")
+    return argcheck.floats(x, w, b)
+
+
 def _pad(x: np.ndarray, pad: int, pad_w: int | None = None) -> np.ndarray:
     """Zero-pad ``x: (N, C, H, W)``: ``pad`` rows above and below, ``pad_w`` columns left
     and right (``pad_w`` defaults to ``pad``). Returns ``(N, C, H+2*pad, W+2*pad_w)``."""
@@ -256,7 +360,9 @@ def conv_forward_naive(x, w, b, conv_param):
     Returns (out, cache); pass cache unchanged to conv_backward_naive (or _fast).
     Raises ValueError if the stride and padding do not tile the input exactly, if
     channels disagree, or if an array has the wrong number of dimensions.
+    Integer inputs (uint8 pixels) are computed in floats, never overflowed.
     """
+    x, w, b = _conv_inputs(x, w, b)
     ### BEGIN SOLUTION 01_conv_layer
     stride, pad, H_out, W_out = _conv_geometry(x, w, b, conv_param)
     N = x.shape[0]
@@ -285,6 +391,7 @@ def conv_backward_naive(dout, cache):
     Each output pixel was ``sum(patch * w[f]) + b[f]``, so its gradient flows back
     to the patch (times the filter) and to the filter (times the patch).
     """
+    _check_backward(dout, cache, ConvCache, "conv_backward_naive")
     ### BEGIN SOLUTION 01_conv_layer
     x, w, b, conv_param = cache.x, cache.w, cache.b, cache.conv_param
     stride, pad = conv_param["stride"], conv_param["pad"]
@@ -395,8 +502,9 @@ def conv_forward_fast(x, w, b, conv_param):
     Returns (out, cache); pass cache unchanged to conv_backward_fast.
     Raises ValueError if the stride and padding do not tile the input exactly,
     if channels disagree, or if an array has the wrong number of dimensions.
-    Keeps the dtype: float32 in, float32 out.
+    Keeps the dtype: float32 in, float32 out; integer inputs are computed in floats.
     """
+    x, w, b = _conv_inputs(x, w, b)
     stride, pad, H_out, W_out = _conv_geometry(x, w, b, conv_param)
     N = x.shape[0]
     F, C, HH, WW = w.shape
@@ -421,6 +529,7 @@ def conv_backward_fast(dout, cache):
     of dout with the rotated filters (_conv_transpose_stride1): the same numbers with
     no scatter-add.
     """
+    _check_backward(dout, cache, ConvCache, "conv_backward_fast")
     x, w, b, conv_param, cols = cache
     stride, pad = conv_param["stride"], conv_param["pad"]
     N, F, H_out, W_out = dout.shape
@@ -480,6 +589,7 @@ def max_pool_backward_naive(dout, cache):
     Only the input that won each window gets gradient (the first one, in reading
     order, if several tie, which is also what PyTorch does).
     """
+    _check_backward(dout, cache, PoolCache, "max_pool_backward_naive")
     ### BEGIN SOLUTION 02_activations_pooling_fc
     x, pool_param = cache[:2]
     ph, pw, stride = pool_param["pool_height"], pool_param["pool_width"], pool_param["stride"]
@@ -530,8 +640,10 @@ def max_pool_backward_fast(dout, cache):
     Loops over the PH*PW offsets (not over pixels): the pixel at offset k of a window
     gets the window's dout if it equals the window's max and no earlier offset did
     (so ties go to the first maximum in reading order, as in the naive version and
-    in PyTorch).
+    in PyTorch). A window holding a NaN has a NaN max; its gradient goes to its first NaN,
+    as np.argmax (and so the naive version) picks it.
     """
+    _check_backward(dout, cache, PoolCache, "max_pool_backward_fast")
     x, pool_param, out = cache
     ph, pw, stride = pool_param["pool_height"], pool_param["pool_width"], pool_param["stride"]
     _, _, H_out, W_out = dout.shape
@@ -540,10 +652,12 @@ def max_pool_backward_fast(dout, cache):
     tiles = ph == pw == stride  # windows tile the input: every pixel in exactly one window
     dx = np.empty(x.shape, dtype=dout.dtype) if tiles else np.zeros(x.shape, dtype=dout.dtype)
     taken = np.zeros(out.shape, dtype=bool)
+    nan_max = np.isnan(out) if np.isnan(out).any() else None  # NaN == NaN is False
     for (_, view), (_, grid) in zip(_window_offsets(x, ph, pw, stride, H_out, W_out),
                                     _window_offsets(dx, ph, pw, stride, H_out, W_out),
                                     strict=True):
-        wins = (view == out) & ~taken
+        hits = view == out if nan_max is None else (view == out) | (nan_max & np.isnan(view))
+        wins = hits & ~taken
         taken |= wins
         if tiles:
             np.multiply(dout, wins, out=grid)
@@ -578,6 +692,7 @@ def avg_pool_backward(dout, cache):
 
     Shapes: dout (N, C, H', W') -> dx (N, C, H, W).
     """
+    _check_backward(dout, cache, PoolCache, "avg_pool_backward")
     x, pool_param = cache[:2]
     ph, pw, stride = pool_param["pool_height"], pool_param["pool_width"], pool_param["stride"]
     _, _, H_out, W_out = dout.shape
@@ -604,6 +719,11 @@ def global_avg_pool_backward(dout, cache):
 
     Every one of the H*W positions gets ``dout / (H*W)``.
     """
+    if not (isinstance(cache, tuple) and len(cache) == 4
+            and all(isinstance(n, Integral) for n in cache)):
+        raise TypeError("global_avg_pool_backward needs the cache of global_avg_pool_forward "
+                        f"(the input's shape), but it got the cache of {_cache_origin(cache)}")
+    argcheck.same_shape(dout, cache[:2], "dout", "global_avg_pool_backward")
     N, C, H, W = cache
     share = dout / (H * W)
     return np.broadcast_to(share[:, :, None, None], (N, C, H, W)).copy()
@@ -621,6 +741,7 @@ def relu_forward(x):
 
 def relu_backward(dout, cache):
     """ReLU backward pass: gradient passes where the input was positive. Returns dx."""
+    _check_backward(dout, cache, np.ndarray, "relu_backward")
     ### BEGIN SOLUTION 02_activations_pooling_fc
     x = cache
     return dout * (x > 0)
@@ -640,6 +761,7 @@ def sigmoid_forward(x):
 
 def sigmoid_backward(dout, cache):
     """Sigmoid backward pass: ``d sigma / dx = sigma * (1 - sigma)``. Returns dx."""
+    _check_backward(dout, cache, np.ndarray, "sigmoid_backward")
     ### BEGIN SOLUTION 02_activations_pooling_fc
     out = cache
     return dout * out * (1 - out)
@@ -654,6 +776,7 @@ def tanh_forward(x):
 
 def tanh_backward(dout, cache):
     """Tanh backward pass: ``d tanh / dx = 1 - tanh**2``. Returns dx."""
+    _check_backward(dout, cache, np.ndarray, "tanh_backward")
     ### BEGIN SOLUTION 02_activations_pooling_fc
     out = cache
     return dout * (1 - out * out)
@@ -691,8 +814,9 @@ def affine_forward(x, w, b):
         )
     if b.shape[0] != w.shape[1]:
         raise ValueError(f"b has {b.shape[0]} entries but w has {w.shape[1]} columns")
+    x, w, b = argcheck.floats(x, w, b)  # integer inputs would overflow in the product
     out = x.reshape(N, D) @ w + b
-    return out, (x, w, b)
+    return out, AffineCache(x, w, b)
 
 
 def affine_backward(dout, cache):
@@ -700,6 +824,7 @@ def affine_backward(dout, cache):
 
     Shapes: dout (N, M) -> dx (N, d1, ..., dk), dw (D, M), db (M,).
     """
+    _check_backward(dout, cache, AffineCache, "affine_backward")
     x, w, b = cache
     N = x.shape[0]
     dx = (dout @ w.T).reshape(x.shape)
@@ -788,7 +913,7 @@ def dropout_forward(x, dropout_param):
     if mode not in ("train", "test"):
         raise ValueError(f"dropout_param['mode'] must be 'train' or 'test', got {mode!r}")
     if mode == "test":
-        return x.copy(), (dropout_param, None)
+        return x.copy(), DropoutCache(dropout_param, None, x.shape)
     seed = dropout_param.get("seed")
     if seed is None:
         uniform = np.random.random_sample(x.shape)
@@ -796,12 +921,13 @@ def dropout_forward(x, dropout_param):
         rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
         uniform = rng.random(x.shape)
     mask = ((uniform < p) / p).astype(x.dtype, copy=False)
-    return x * mask, (dropout_param, mask)
+    return x * mask, DropoutCache(dropout_param, mask, x.shape)
 
 
 def dropout_backward(dout, cache):
     """Inverted dropout backward pass: the same mask scales the gradient. Returns dx."""
-    dropout_param, mask = cache
+    _check_backward(dout, cache, DropoutCache, "dropout_backward")
+    mask = cache.mask
     if mask is None:  # test mode was the identity
         return dout.copy()
     return dout * mask
@@ -830,9 +956,11 @@ def batchnorm_forward(x, gamma, beta, bn_param):
         _require_array(value, name, 1, f"({D},)")
         if value.shape[0] != D:
             raise ValueError(f"{name} has {value.shape[0]} entries but x has {D} features")
+    if not isinstance(bn_param, Mapping):
+        raise TypeError(f"bn_param must be a dict such as {{'mode': 'train'}}, got {bn_param!r}")
     mode = bn_param.get("mode", "train")
-    eps = bn_param.get("eps", 1e-5)
-    momentum = bn_param.get("momentum", 0.9)
+    eps = argcheck.number(bn_param.get("eps", 1e-5), "bn_param['eps']", low=0, low_open=True)
+    momentum = argcheck.number(bn_param.get("momentum", 0.9), "bn_param['momentum']", 0, 1)
     running_mean = bn_param.setdefault("running_mean", np.zeros(D, dtype=x.dtype))
     running_var = bn_param.setdefault("running_var", np.ones(D, dtype=x.dtype))
     if mode == "train":
@@ -859,7 +987,11 @@ def batchnorm_backward(dout, cache):
     compact formula ``dx = inv_std / N * (N*g - sum(g) - x_hat * sum(g * x_hat))``
     with ``g = dout * gamma``; in test mode they are constants and ``dx = g * inv_std``.
     """
-    x_hat, gamma, inv_std, mode = cache
+    _check_backward(dout, cache, BatchnormCache, "batchnorm_backward")
+    if cache.shape is not None:
+        raise TypeError("batchnorm_backward got the cache of spatial_batchnorm_forward; "
+                        "use spatial_batchnorm_backward for (N, C, H, W) inputs")
+    x_hat, gamma, inv_std, mode = cache[:4]
     N = dout.shape[0]
     dbeta = dout.sum(axis=0)
     dgamma = (dout * x_hat).sum(axis=0)
@@ -881,7 +1013,7 @@ def spatial_batchnorm_forward(x, gamma, beta, bn_param):
     N, C, H, W = x.shape
     flat = x.transpose(0, 2, 3, 1).reshape(N * H * W, C)
     out, cache = batchnorm_forward(flat, gamma, beta, bn_param)
-    return out.reshape(N, H, W, C).transpose(0, 3, 1, 2), cache
+    return out.reshape(N, H, W, C).transpose(0, 3, 1, 2), cache._replace(shape=x.shape)
 
 
 def spatial_batchnorm_backward(dout, cache):
@@ -889,15 +1021,28 @@ def spatial_batchnorm_backward(dout, cache):
 
     Shapes: dout (N, C, H, W) -> dx (N, C, H, W), dgamma (C,), dbeta (C,).
     """
+    _check_backward(dout, cache, BatchnormCache, "spatial_batchnorm_backward")
+    if cache.shape is None:
+        raise TypeError("spatial_batchnorm_backward got the cache of batchnorm_forward; "
+                        "use batchnorm_backward for (N, D) inputs")
     N, C, H, W = dout.shape
     flat = dout.transpose(0, 2, 3, 1).reshape(N * H * W, C)
-    dx, dgamma, dbeta = batchnorm_backward(flat, cache)
+    dx, dgamma, dbeta = batchnorm_backward(flat, cache._replace(shape=None))
     return dx.reshape(N, H, W, C).transpose(0, 3, 1, 2), dgamma, dbeta
 
 
 # --------------------------------------------------------------------------------------
 # Sandwich layers: common stacks as one call (using the fast versions).
 # --------------------------------------------------------------------------------------
+
+
+def _sandwich(cache, kinds: tuple, who: str) -> tuple:
+    """The caches inside a sandwich layer's cache, checked to be those of its layers."""
+    if not (isinstance(cache, tuple) and tuple(type(c) for c in cache) == kinds):
+        forward = who.replace("_backward", "_forward")
+        raise TypeError(f"{who} needs the cache returned by {forward}, but it got the cache "
+                        f"of {_cache_origin(cache)}")
+    return cache
 
 
 def conv_relu_forward(x, w, b, conv_param):
@@ -909,7 +1054,7 @@ def conv_relu_forward(x, w, b, conv_param):
 
 def conv_relu_backward(dout, cache):
     """Backward pass for conv_relu_forward. Returns dx, dw, db."""
-    conv_cache, relu_cache = cache
+    conv_cache, relu_cache = _sandwich(cache, (ConvCache, np.ndarray), "conv_relu_backward")
     return conv_backward_fast(relu_backward(dout, relu_cache), conv_cache)
 
 
@@ -923,7 +1068,8 @@ def conv_relu_pool_forward(x, w, b, conv_param, pool_param):
 
 def conv_relu_pool_backward(dout, cache):
     """Backward pass for conv_relu_pool_forward. Returns dx, dw, db."""
-    conv_cache, relu_cache, pool_cache = cache
+    conv_cache, relu_cache, pool_cache = _sandwich(cache, (ConvCache, np.ndarray, PoolCache),
+                                                   "conv_relu_pool_backward")
     ds = max_pool_backward_fast(dout, pool_cache)
     da = relu_backward(ds, relu_cache)
     return conv_backward_fast(da, conv_cache)
@@ -938,5 +1084,5 @@ def affine_relu_forward(x, w, b):
 
 def affine_relu_backward(dout, cache):
     """Backward pass for affine_relu_forward. Returns dx, dw, db."""
-    fc_cache, relu_cache = cache
+    fc_cache, relu_cache = _sandwich(cache, (AffineCache, np.ndarray), "affine_relu_backward")
     return affine_backward(relu_backward(dout, relu_cache), fc_cache)
