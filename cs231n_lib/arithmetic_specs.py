@@ -12,7 +12,9 @@ Every function here can also be imported from ``cs231n_lib.arithmetic``.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 from .arithmetic import (
     FC,
@@ -27,7 +29,7 @@ from .arithmetic import (
 )
 
 __all__ = ["lenet5_spec", "alexnet_spec", "zfnet_spec", "vgg_spec", "inception_module_spec",
-           "resnet_stage_spec", "alphago_policy_spec", "VGG_CONFIGS"]
+           "resnet_stage_spec", "alphago_policy_spec", "PositionBiasConv", "VGG_CONFIGS"]
 
 
 def lenet5_spec() -> SpecList:
@@ -173,18 +175,39 @@ def resnet_stage_spec(channels: int = 64, n_blocks: int = 2, stride: int = 1,
                     resnet_stage_spec.__doc__)
 
 
-def alphago_policy_spec() -> SpecList:
+@dataclass(frozen=True)
+class PositionBiasConv(Conv):
+    """A convolution with a different bias at every output position (AlphaGo's last layer).
+
+    Weights as :class:`Conv`; biases ``out_channels * H' * W'`` (one per output value) instead
+    of ``out_channels``. The torch twin is ``models.PositionBiasConv2d``.
+    """
+
+    def biases(self, in_shape) -> int:
+        return self.out_channels * math.prod(self.output_shape(in_shape)[1:])
+
+
+def alphago_policy_spec(position_bias: bool = True) -> SpecList:
     """AlphaGo's policy network [Silver et al. 2016] on the 19×19×48 board features.
 
     CONV1: 192 5×5 filters, pad 2 -> 19×19×192; CONV2..CONV12: 192 3×3 filters, pad 1;
-    CONV13: one 1×1 filter (with a bias) -> 19×19×1; flattened to 361 move scores (a softmax
-    turns them into the probability map). 3,882,433 parameters:
-    48·25·192 + 192 + 11 · (192·9·192 + 192) + 192 + 1.
-    (The paper's last layer has one bias per board position; the lecture's single 1×1
-    filter has one bias.)
+    CONV13: one 1×1 filter -> 19×19×1; flattened to 361 move scores (a softmax turns them
+    into the probability map).
+
+    The paper (Methods) gives CONV13 "a different bias for each position": 192 weights and
+    361 biases, 3,882,793 parameters in all,
+    48·25·192 + 192 + 11 · (192·9·192 + 192) + 192 + 361.
+    ``position_bias=False`` is the lecture slide's layer, one 1×1 filter with one bias:
+    3,882,433 parameters (… + 192 + 1).
     """
+    if not isinstance(position_bias, bool):
+        raise TypeError(f"position_bias must be True (the paper) or False (the lecture slide), "
+                        f"got {position_bias!r}")
     layers = [Conv(192, 5, pad=2, name="CONV1")]
     layers += [Conv(192, 3, pad=1, name=f"CONV{i}") for i in range(2, 13)]
-    layers += [Conv(1, 1, name="CONV13"), Flatten("SCORES")]
-    return SpecList(layers, (48, 19, 19), "AlphaGo policy network (19×19×48)",
+    last = (PositionBiasConv(1, 1, name="CONV13", bias=False) if position_bias
+            else Conv(1, 1, name="CONV13"))
+    layers += [last, Flatten("SCORES")]
+    kind = "paper: a bias per point" if position_bias else "lecture slide: one shared bias"
+    return SpecList(layers, (48, 19, 19), f"AlphaGo policy network (19×19×48; {kind})",
                     alphago_policy_spec.__doc__)

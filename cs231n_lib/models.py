@@ -35,7 +35,7 @@ Families and their parameter counts (1000 classes, 3 input channels unless state
     resnet(34)            21,797,672   (3, 224, 224)
     resnet(50)            25,557,032   (3, 224, 224)
     resnet_cifar(20)      269,722      (3, 32, 32), 10 classes, option A
-    alphago_policy()      3,882,433    (48, 19, 19), 361 move logits
+    alphago_policy()      3,882,793    (48, 19, 19), 361 move logits
     ====================  ===========  ==========================================
 
 ``MODELS`` maps a name to its constructor and canonical input shape; the small
@@ -63,6 +63,7 @@ __all__ = [
     "Inception",
     "ExpectInput",
     "ModelEntry",
+    "PositionBiasConv2d",
     "alexnet",
     "alphago_policy",
     "count_parameters",
@@ -1042,7 +1043,7 @@ def resnet_cifar(
 
 
 def alphago_policy(
-    in_channels: int = 48, filters: int = 192, blocks: int = 11, position_bias: bool = False
+    in_channels: int = 48, filters: int = 192, blocks: int = 11, position_bias: bool = True
 ) -> nn.Sequential:
     """AlphaGo's policy network [Silver et al., 2016]: a 19x19 board in, 361 move scores out.
 
@@ -1051,12 +1052,14 @@ def alphago_policy(
         [19x19x48]  input: 48 feature planes per intersection
         [19x19x192] conv1          192 5x5 filters, stride 1, pad 2, ReLU
         [19x19x192] conv2..conv12  192 3x3 filters, stride 1, pad 1, ReLU   (blocks = 11)
-        [19x19x1]   conv13         one 1x1 filter (with bias)
+        [19x19x1]   conv13         one 1x1 filter, a different bias for each board point
         [361]       flatten        move logits; a softmax gives the move probabilities
 
-    No pooling anywhere: every layer keeps the 19x19 board. 3,882,433 parameters with
-    the defaults. ``position_bias=True`` adds the paper's separate bias for each of the
-    361 points before the softmax (+361 parameters).
+    No pooling anywhere: every layer keeps the 19x19 board. The paper's last layer (Methods:
+    "a final 1 x 1 convolution layer with a different bias for each position") has 192
+    weights and 361 biases, so the network has 3,882,793 parameters with the defaults.
+    ``position_bias=False`` builds the lecture slide's version, one 1x1 filter with a single
+    shared bias: 360 parameters fewer, 3,882,433.
 
     Returns an ``nn.Sequential`` mapping (N, in_channels, 19, 19) -> (N, 361).
     """
@@ -1064,6 +1067,9 @@ def alphago_policy(
     _check_positive_int("filters", filters, "filters per conv layer")
     if isinstance(blocks, bool) or not isinstance(blocks, int) or blocks < 0:
         raise ValueError(f"blocks must be a non-negative int (number of 3x3 layers), got {blocks}")
+    if not isinstance(position_bias, bool):
+        raise TypeError(f"position_bias must be True (the paper) or False (the lecture slide), "
+                        f"got {position_bias!r}")
     layers = [
         ("input", ExpectInput((in_channels, 19, 19), "the policy network reads a 19x19 board")),
         ("conv1", nn.Conv2d(in_channels, filters, kernel_size=5, padding=2)),
@@ -1072,22 +1078,47 @@ def alphago_policy(
     for i in range(2, blocks + 2):
         layers.append((f"conv{i}", nn.Conv2d(filters, filters, kernel_size=3, padding=1)))
         layers.append((f"relu{i}", nn.ReLU(inplace=True)))
-    layers.append((f"conv{blocks + 2}", nn.Conv2d(filters, 1, kernel_size=1)))
+    last = (PositionBiasConv2d(filters, 1, kernel_size=1, board=(19, 19)) if position_bias
+            else nn.Conv2d(filters, 1, kernel_size=1))
+    layers.append((f"conv{blocks + 2}", last))
     layers.append(("flatten", nn.Flatten(1)))  # (N, 1, 19, 19) -> (N, 361)
-    if position_bias:
-        layers.append(("position_bias", _PositionBias(19 * 19)))
     return nn.Sequential(OrderedDict(layers))
 
 
-class _PositionBias(nn.Module):
-    """Adds a learned bias per board point: x (N, P) -> x + b, b (P,)."""
+class PositionBiasConv2d(nn.Conv2d):
+    """A convolution whose bias differs at every output position (AlphaGo's last layer).
 
-    def __init__(self, points: int):
-        super().__init__()
-        self.bias = nn.Parameter(torch.zeros(points))
+    An ordinary conv adds the same bias ``b[c]`` at every pixel of output channel c; this one
+    adds ``position_bias[c, i, j]``, a learned number for every channel AND position, so the
+    network can prefer some board points whatever the input. Padding and stride must keep
+    the output at ``board`` = (H_out, W_out).
+
+    Parameters: ``weight`` (C_out, C_in, k, k) and ``position_bias`` (C_out, H_out, W_out);
+    no shared ``bias``. Shapes: x (N, C_in, H, W) -> (N, C_out, H_out, W_out).
+    """
+
+    def __init__(self, in_channels: int, out_channels: int, kernel_size: int = 1, *,
+                 board: tuple[int, int] = (19, 19), **kwargs):
+        if kwargs.pop("bias", False):
+            raise ValueError("PositionBiasConv2d has a bias per position instead of a shared "
+                             "bias: leave out bias=True")
+        super().__init__(in_channels, out_channels, kernel_size, bias=False, **kwargs)
+        self.board = tuple(int(n) for n in board)
+        self.position_bias = nn.Parameter(torch.zeros(out_channels, *self.board))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return x + self.bias
+        out = super().forward(x)
+        if tuple(out.shape[-2:]) != self.board:
+            raise ValueError(
+                f"{type(self).__name__} holds one bias per position of a {self.board[0]}x"
+                f"{self.board[1]} output but the convolution gives "
+                f"{tuple(out.shape[-2:])}: feed it a {self.board[0]}x{self.board[1]} board "
+                "(or build it with the board= your input gives)"
+            )
+        return out + self.position_bias
+
+    def extra_repr(self) -> str:
+        return super().extra_repr() + f", position_bias={tuple(self.position_bias.shape)}"
 
 
 # ----------------------------------------------------------------------------------------

@@ -56,7 +56,7 @@ EXPECTED_PARAMETERS = {
     "resnet20_cifar": 269_722,
     "resnet56_cifar": 853_018,
     "plain56_cifar": 853_018,  # same layers as its residual twin; option A adds nothing
-    "alphago_policy": 3_882_433,
+    "alphago_policy": 3_882_793,  # Silver et al. 2016: a bias for each of the 361 points
 }
 
 
@@ -95,8 +95,10 @@ def test_shortcut_options_and_extras():
     a = count_parameters(models.resnet_cifar(20, shortcut="A"))
     b = count_parameters(models.resnet_cifar(20, shortcut="B"))
     assert b - a == (16 * 32 + 2 * 32) + (32 * 64 + 2 * 64)  # two 1x1 conv + BN projections
-    base = count_parameters(meta_build(models.alphago_policy))
-    assert count_parameters(meta_build(models.alphago_policy, position_bias=True)) == base + 361
+    paper = count_parameters(meta_build(models.alphago_policy))
+    slide = count_parameters(meta_build(models.alphago_policy, position_bias=False))
+    assert paper == slide + 360 == 3_882_793   # 361 per-point biases replace one shared bias
+    assert slide == 48 * 25 * 192 + 192 + 11 * (192 * 9 * 192 + 192) + 192 + 1 == 3_882_433
     # projection shortcuts only where the shape changes
     r18 = meta_build(models.resnet, 18)
     r50 = meta_build(models.resnet, 50)
@@ -218,8 +220,30 @@ def test_googlenet_aux_outputs_in_training_mode_only():
     }
 
 
+def test_alphago_has_a_bias_for_each_board_point():
+    torch.manual_seed(0)
+    net = models.alphago_policy(filters=4, blocks=1)
+    last = net.conv3
+    assert last.bias is None and tuple(last.position_bias.shape) == (1, 19, 19)
+    board = torch.rand(2, 48, 19, 19)
+    with torch.no_grad():
+        before = net(board)
+        last.position_bias[0, 3, 5] = 10.0
+        after = net(board)
+    # raising one point's bias moves that point's score, and only that one
+    moved = (after - before).abs() > 1e-6
+    assert moved.sum().item() == 2 and moved[:, 3 * 19 + 5].all()
+    assert float((after - before)[0, 3 * 19 + 5]) == pytest.approx(10.0)
+    with pytest.raises(ValueError, match="19x19"):
+        last(torch.zeros(1, 4, 9, 9))
+    with pytest.raises(TypeError, match="position_bias"):
+        models.alphago_policy(position_bias="yes")
+    with pytest.raises(ValueError, match="shared"):
+        models.PositionBiasConv2d(4, 1, bias=True)
+
+
 def test_alphago_keeps_the_board():
-    net = models.alphago_policy()
+    net = meta_build(models.alphago_policy)
     assert [n for n, _ in net.named_children()][:3] == ["input", "conv1", "relu1"]
     got = shapes_after(net, (48, 19, 19), ["conv1", "conv12", "conv13", "flatten"])
     assert got == {

@@ -81,3 +81,17 @@ def test_summary_of_a_network_with_shared_parameters_counts_them_once():
     conv = nn.Conv2d(3, 3, 3, padding=1)
     net = nn.Sequential(conv, nn.ReLU(), conv)
     assert arithmetic.summarize(net, (3, 8, 8)).total_params == 84
+
+
+@pytest.mark.parametrize("position_bias, total", [(True, 3_882_793), (False, 3_882_433)])
+def test_alphago_spec_and_model_agree_row_by_row(position_bias, total):
+    """The paper's last layer (a bias per board point) and the lecture slide's (one bias)."""
+    with torch.device("meta"):
+        model = models.alphago_policy(position_bias=position_bias)
+    spec = arithmetic.summarize(arithmetic.alphago_policy_spec(position_bias))
+    torch_table = arithmetic.summarize(model, (48, 19, 19))
+    assert arithmetic.compare(spec, torch_table) == []
+    assert spec.total_params == torch_table.total_params == total
+    last = spec.row("CONV13")
+    assert (last.weights, last.biases) == (192, 361 if position_bias else 1)
+    assert torch_table.row("conv13").biases == last.biases
