@@ -225,8 +225,9 @@ def receptive_field(layers: Iterable[Any]) -> ReceptiveField:
     state = (1, 1, 0.0)
     steps: list[FieldStep] = []
     for i, layer in enumerate(layers):
-        name = f"layer{i + 1}" if isinstance(layer, tuple) else _layer_label(layer, i)
-        if isinstance(layer, tuple):
+        plain = isinstance(layer, tuple | list)      # [3, 1] means (3, 1), not a spec
+        name = f"layer{i + 1}" if plain else _layer_label(layer, i)
+        if plain:
             if not 2 <= len(layer) <= 4:
                 raise ValueError(f"{name}: expected (kernel, stride[, dilation[, pad]]), "
                                  f"got {layer!r}")
@@ -1108,7 +1109,16 @@ def _torch_rows(model, input_shape: Shape, include_input: bool, bpv: int) -> lis
     try:
         model.eval()
         with torch.no_grad():
-            model(x)
+            try:
+                model(x)
+            except (RuntimeError, ValueError, TypeError, IndexError) as exc:
+                after = f" after layer '{rows[-1].name}'" if len(rows) > 1 else ""
+                first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+                raise ValueError(
+                    f"summarize: the model cannot take one input of shape {tuple(input_shape)} "
+                    f"(C, H, W): its forward pass failed{after} with {type(exc).__name__}: "
+                    f"{first}. Pass the input_shape the model was built for."
+                ) from exc
     finally:
         for h in handles:
             h.remove()

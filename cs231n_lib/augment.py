@@ -35,6 +35,8 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
+from cs231n_lib import argcheck
+
 __all__ = [
     "as_generator",
     # functional forms
@@ -98,6 +100,10 @@ def _as_batch(x, name: str = "x"):
             f"{name} must be a NumPy array or a torch tensor of shape (C, H, W) or "
             f"(N, C, H, W); got {type(x).__name__}"
         )
+    argcheck.channels_first(x, name)  # (N, H, W, C): a flip would reverse the colours
+    if x.ndim == 4 and x.shape[0] == 0:
+        raise ValueError(f"{name} is an empty batch (shape {tuple(x.shape)}); "
+                         "pass at least one image")
     if x.ndim == 3:
         return x[None], True
     if x.ndim == 4:
@@ -219,7 +225,7 @@ def _range(value, name: str, symmetric: bool = False) -> tuple[float, float]:
             raise ValueError(f"{name}={value} must be >= 0 (it means the range (-{name}, {name}))")
         return -float(value), float(value)
     if isinstance(value, Sequence) and len(value) == 2:
-        low, high = (float(v) for v in value)
+        low, high = (argcheck.number(v, name) for v in value)
         if low > high:
             raise ValueError(f"{name}={tuple(value)} must be a range (low, high) with low <= high")
         return low, high
@@ -227,9 +233,7 @@ def _range(value, name: str, symmetric: bool = False) -> tuple[float, float]:
 
 
 def _probability(p, name: str = "p") -> float:
-    if not 0.0 <= float(p) <= 1.0:
-        raise ValueError(f"{name}={p} must be a probability in [0, 1]")
-    return float(p)
+    return argcheck.probability(p, name)
 
 
 # --------------------------------------------------------------------------------------
@@ -1211,10 +1215,12 @@ def tta_predict(
     Shapes: x (N, C, H, W) -> (N, K) of predict_fn's kind (one image (C, H, W) -> (K,)).
     Raises ValueError if predict_fn returns anything but one row per image.
     """
+    if not callable(predict_fn):
+        raise TypeError(f"predict_fn must be a function batch -> scores, got {predict_fn!r}")
     batch, single = _as_batch(x)
     rng = as_generator(rng)
     N = batch.shape[0]
-    step = batch_size or N
+    step = N if batch_size is None else argcheck.integer(batch_size, "batch_size", minimum=1)
     no_grad = sys.modules["torch"].no_grad() if _is_torch(batch) else contextlib.nullcontext()
     results = []
     with no_grad:

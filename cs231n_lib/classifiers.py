@@ -16,7 +16,7 @@ from collections.abc import Callable, Mapping
 
 import numpy as np
 
-from cs231n_lib import layers
+from cs231n_lib import argcheck, layers
 from cs231n_lib.optim import UPDATE_RULES
 
 __all__ = ["ThreeLayerConvNet", "Solver"]
@@ -37,12 +37,23 @@ class ThreeLayerConvNet:
     All parameters use ``dtype`` (float32 trains faster; use float64 for gradient checks).
 
     Raises ValueError if filter_size is even (the padding could not keep the size)
-    or H, W are odd (the 2x2 pool would not tile them).
+    or H, W are odd (the 2x2 pool would not tile them), and TypeError/ValueError naming the
+    argument for a size that is not a positive int or a negative ``reg``.
     """
 
     def __init__(self, input_dim=(3, 32, 32), num_filters=32, filter_size=7, hidden_dim=100,
                  num_classes=10, weight_scale=1e-3, reg=0.0, dtype=np.float32, seed=None):
-        C, H, W = input_dim
+        if not isinstance(input_dim, tuple | list) or len(input_dim) != 3:
+            raise ValueError(f"input_dim must be (C, H, W), got {input_dim!r}")
+        C, H, W = (argcheck.integer(n, f"input_dim[{i}]", minimum=1)
+                   for i, n in enumerate(input_dim))
+        num_filters = argcheck.integer(num_filters, "num_filters", minimum=1)
+        filter_size = argcheck.integer(filter_size, "filter_size", minimum=1)
+        hidden_dim = argcheck.integer(hidden_dim, "hidden_dim", minimum=1)
+        num_classes = argcheck.integer(num_classes, "num_classes", minimum=2)
+        weight_scale = argcheck.number(weight_scale, "weight_scale", low=0, low_open=True)
+        reg = argcheck.number(reg, "reg", low=0)
+        seed = argcheck.seed(seed, "seed")
         if filter_size % 2 == 0:
             raise ValueError(
                 f"filter_size must be odd so that padding {filter_size // 2} keeps the "
@@ -127,11 +138,15 @@ class Solver:
             raise ValueError(
                 f"data is missing {missing}; it needs X_train, y_train, X_val and y_val"
             )
-        if len(data["X_train"]) != len(data["y_train"]):
-            raise ValueError(
-                f"X_train has {len(data['X_train'])} examples but y_train has "
-                f"{len(data['y_train'])} labels"
-            )
+        for split in ("train", "val"):
+            X, y = data[f"X_{split}"], data[f"y_{split}"]
+            if len(X) != len(y):
+                raise ValueError(
+                    f"X_{split} has {len(X)} examples but y_{split} has {len(y)} labels; "
+                    "they must match one to one"
+                )
+            if len(X) == 0:
+                raise ValueError(f"X_{split} is empty; the Solver needs at least one example")
         if callable(update_rule):
             self.update_rule = update_rule
         elif update_rule in UPDATE_RULES:
@@ -141,10 +156,21 @@ class Solver:
                 f"unknown update_rule {update_rule!r}; choose one of {sorted(UPDATE_RULES)} "
                 "or pass a function next_w, config = rule(w, dw, config)"
             )
-        if batch_size < 1 or num_epochs < 1:
-            raise ValueError(
-                f"batch_size and num_epochs must be positive, got {batch_size} and {num_epochs}"
-            )
+        batch_size = argcheck.integer(batch_size, "batch_size", minimum=1)
+        num_epochs = argcheck.integer(num_epochs, "num_epochs", minimum=1)
+        lr_decay = argcheck.number(lr_decay, "lr_decay", low=0, low_open=True)
+        print_every = argcheck.integer(print_every, "print_every", minimum=1)
+        for name, n in (("num_train_samples", num_train_samples),
+                        ("num_val_samples", num_val_samples)):
+            if n is not None:
+                argcheck.integer(n, name, minimum=1)
+        if optim_config is not None and not isinstance(optim_config, Mapping):
+            raise TypeError(f"optim_config must be a dict such as {{'learning_rate': 1e-3}}, "
+                            f"got {optim_config!r}")
+        if optim_config and "learning_rate" in optim_config:
+            argcheck.number(optim_config["learning_rate"], "optim_config['learning_rate']",
+                            low=0, low_open=True)
+        seed = argcheck.seed(seed, "seed")
         self.model = model
         self.X_train, self.y_train = data["X_train"], data["y_train"]
         self.X_val, self.y_val = data["X_val"], data["y_val"]

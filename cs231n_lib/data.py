@@ -42,6 +42,8 @@ from pathlib import Path
 
 import numpy as np
 
+from cs231n_lib import argcheck
+
 # ---------------------------------------------------------------------------------------------
 # Where data lives
 # ---------------------------------------------------------------------------------------------
@@ -558,7 +560,7 @@ def _resize(X: np.ndarray, size) -> np.ndarray:
 def _check_count(arg: str, n, available: int, name: str, split: str) -> int:
     if n is None:
         return available
-    if not isinstance(n, int | np.integer) or n < 0:
+    if isinstance(n, bool) or not isinstance(n, int | np.integer) or n < 0:
         raise ValueError(f"{arg} must be a non-negative int or None, got {n!r}")
     if n > available:
         raise ValueError(
@@ -613,14 +615,25 @@ def load_dataset(
         raise ValueError(f"unknown data set {name!r}; the bundled ones are {', '.join(DATASETS)}")
     if channels not in (None, 1, 3):
         raise ValueError(f"channels must be None, 1 or 3, got {channels!r}")
+    if dtype is None or not np.issubdtype(np.dtype(dtype), np.floating):
+        raise TypeError(
+            f"dtype must be a float type such as np.float32 (pixels are fractions in [0, 1]); "
+            f"got {dtype!r}"
+        )
     if resize is not None:
-        ok = isinstance(resize, int | np.integer) and resize > 0
-        ok = ok or (
-            isinstance(resize, tuple | list) and len(resize) == 2
-            and all(isinstance(s, int | np.integer) and s > 0 for s in resize)
+
+        def whole(s) -> bool:
+            return isinstance(s, int | np.integer) and not isinstance(s, bool) and s > 0
+
+        ok = whole(resize) or (
+            isinstance(resize, tuple | list) and len(resize) == 2 and all(map(whole, resize))
         )  # fmt: skip
         if not ok:
             raise ValueError(f"resize must be None, a positive int or (H, W), got {resize!r}")
+    if not isinstance(seed, np.random.Generator):
+        argcheck.seed(seed, "seed")
+    if not isinstance(subtract_mean, bool | np.bool_):
+        raise TypeError(f"subtract_mean must be True or False, got {subtract_mean!r}")
     rng = _as_rng(seed)
     d = _LOADERS[name](rng)
 
@@ -950,7 +963,14 @@ def load_CIFAR_batch(filename, dtype=np.float64) -> tuple[np.ndarray, np.ndarray
     if data.dtype != np.uint8:
         raise ValueError(f"'{path}': data is {data.dtype}, CIFAR-10 pixels are uint8. "
                          f"{_fix_hint(path)}")  # fmt: skip
-    if labels.shape != (len(data),) or not np.issubdtype(labels.dtype, np.integer):
+    if labels.ndim != 1:
+        raise ValueError(f"'{path}': labels have shape {labels.shape}; a CIFAR-10 batch holds "
+                         f"one class index per image, shape ({len(data)},). "
+                         f"{_fix_hint(path)}")  # fmt: skip
+    if not np.issubdtype(labels.dtype, np.integer):
+        raise ValueError(f"'{path}': labels are {labels.dtype} (e.g. {labels[:1].tolist()}), "
+                         f"not integer class indices 0..9. {_fix_hint(path)}")  # fmt: skip
+    if labels.shape != (len(data),):
         raise ValueError(f"'{path}': {labels.size} labels for {len(data)} images. "
                          f"{_fix_hint(path)}")  # fmt: skip
     if labels.size and (labels.min() < 0 or labels.max() > 9):
@@ -1136,6 +1156,29 @@ def _fetch(url: str, archive: Path, sha256, md5, timeout: float, progress: bool)
         tmp.unlink(missing_ok=True)
 
 
+def _check_url(url) -> None:
+    """ValueError unless ``url`` is an http(s) or file URL (not a urllib error later)."""
+    from urllib.parse import urlsplit
+
+    if not isinstance(url, str):
+        raise TypeError(f"url must be a str such as {CIFAR10_URL!r}, got {type(url).__name__}")
+    parts = urlsplit(url)
+    web = parts.scheme in ("https", "http") and parts.netloc
+    if not (web or parts.scheme == "file"):
+        raise ValueError(f"url {url!r} is not a web address; it should look like {CIFAR10_URL!r} "
+                         "(https://host/path, or file:///path for a local copy)")
+
+
+def _check_folder(folder: Path, name: str) -> None:
+    """ValueError if ``folder`` (or a parent) exists as a file: it cannot hold the data."""
+    for p in (folder, *folder.parents):
+        if p.exists():
+            if not p.is_dir():
+                raise ValueError(f"{name} '{folder}' cannot be a folder: '{p}' is a file; "
+                                 "pass a folder (it is created if missing)")
+            return
+
+
 def _extract(archive: Path, dest: Path) -> Path:
     """Unpack cifar-10-batches-py/ from ``archive`` into ``dest`` via a temporary folder."""
     target = dest / "cifar-10-batches-py"
@@ -1190,6 +1233,8 @@ def download_cifar10(dest=None, *, url: str = CIFAR10_URL, sha256: str | None = 
     message (offline, HTTP error, truncated, wrong checksum, bad archive).
     """
     dest = Path(dest) if dest is not None else DATA_DIR
+    _check_url(url)
+    _check_folder(dest, "dest")
     dest.mkdir(parents=True, exist_ok=True)
     target = dest / "cifar-10-batches-py"
     if target.exists():

@@ -46,7 +46,16 @@ def seed_everything(seed: int = 0) -> np.random.Generator:
 
     Also makes PyTorch pick deterministic algorithms on the CPU, so a notebook
     prints the same numbers every time it runs.
+    Raises TypeError unless ``seed`` is an int (``'abc'`` or ``1.5`` would seed Python's
+    ``random`` quietly but fail inside NumPy), ValueError if it is negative or >= 2**32.
     """
+    from numbers import Integral
+
+    if isinstance(seed, bool) or not isinstance(seed, Integral):
+        raise TypeError(f"seed must be an int such as 0, got {type(seed).__name__} {seed!r}")
+    if not 0 <= seed < 2**32:
+        raise ValueError(f"seed must lie in 0 .. 2**32 - 1 (NumPy's range), got {seed}")
+    seed = int(seed)
     random.seed(seed)
     np.random.seed(seed)
     try:

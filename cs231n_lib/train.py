@@ -35,7 +35,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from . import runtime
+from . import argcheck, runtime
 from .vis import plot_confusion_matrix, plot_history, plot_predictions
 
 __all__ = [
@@ -317,12 +317,14 @@ def fit(
         TrainingDiverged (a RuntimeError): the loss became NaN or infinite; the message names
             the epoch and iteration and the usual cause (a learning rate that is too high).
     """
-    if epochs < 1:
-        raise ValueError(f"epochs must be at least 1; got {epochs}.")
-    if batch_size < 1:
-        raise ValueError(f"batch_size must be at least 1; got {batch_size}.")
-    if max_batches is not None and max_batches < 1:
-        raise ValueError(f"max_batches must be None or at least 1; got {max_batches}.")
+    epochs = argcheck.integer(epochs, "epochs", minimum=1)
+    batch_size = argcheck.integer(batch_size, "batch_size", minimum=1)
+    if max_batches is not None:
+        max_batches = argcheck.integer(max_batches, "max_batches", minimum=1)
+    lr = argcheck.number(lr, "lr", low=0, low_open=True)
+    seed = argcheck.integer(seed, "seed", minimum=0)
+    if augment is not None and not callable(augment):
+        raise TypeError(f"augment must be a transform t(x, rng) or None; got {augment!r}.")
     X_train, y_train = _as_xy(train_data, "train_data")
     val = None if val_data is None else _as_xy(val_data, "val_data")
 

@@ -31,6 +31,8 @@ from matplotlib import patches as mpatches
 from matplotlib.figure import Figure
 from torch import nn
 
+from cs231n_lib import argcheck
+
 __all__ = [
     "activation_maps",
     "confusion_matrix",
@@ -259,10 +261,13 @@ def confusion_matrix(y_true, y_pred, num_classes: int | None = None,
     Shapes: y_true, y_pred ``(N,)`` integer labels; returns ``(K, K)`` with
     ``K = num_classes`` or ``max label + 1``. ``normalize=True`` divides each row by its total
     (each row then sums to 1: the diagonal is the per-class recall; empty rows stay 0).
-    Raises ValueError for mismatched lengths or negative / too-large labels.
+    Raises ValueError for mismatched lengths, negative / too-large labels, and labels that
+    are not whole numbers (2.7 is refused, never truncated to 2).
     """
-    y_true = _numpy(y_true).astype(np.int64).ravel()
-    y_pred = _numpy(y_pred).astype(np.int64).ravel()
+    y_true = argcheck.labels(_numpy(y_true), "y_true")
+    y_pred = argcheck.labels(_numpy(y_pred), "y_pred")
+    if num_classes is not None:
+        num_classes = argcheck.integer(num_classes, "num_classes", minimum=1)
     if len(y_true) != len(y_pred):
         raise ValueError(f"y_true has {len(y_true)} labels but y_pred has {len(y_pred)}.")
     k = int(max(y_true.max(initial=0), y_pred.max(initial=0))) + 1

@@ -243,8 +243,12 @@ def test_alphago_policy_network():
         assert s.row(f"CONV{i}").output_shape == (192, 19, 19)
     assert s.row("CONV13").output_shape == (1, 19, 19)
     assert s.output_shape == (361,)
-    assert s.total_params == 48 * 25 * 192 + 192 + 11 * (192 * 9 * 192 + 192) + 192 + 1
-    assert s.total_params == 3_882_433
+    # the paper's last layer has a bias for each of the 19 x 19 board points
+    assert s.total_params == 48 * 25 * 192 + 192 + 11 * (192 * 9 * 192 + 192) + 192 + 361
+    assert s.total_params == 3_882_793
+    # the lecture slide's layer: one 1x1 filter with one bias
+    slide = summarize(A.alphago_policy_spec(position_bias=False))
+    assert slide.total_params == 3_882_433
 
 
 def test_inception_module_and_bottleneck_saving():
