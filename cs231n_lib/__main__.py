@@ -12,6 +12,8 @@ Commands:
                              autograde one notebook: table, gradebook row, feedback HTML
     grade-all DIR [--out DIR] [--jobs N] [--timeout SECONDS] [--assignment NAME]
                              autograde DIR/STUDENT/NAME.ipynb or DIR/STUDENT.ipynb in parallel
+                             (grade and grade-all run every kernel in a bubblewrap sandbox;
+                             --memory GIB sets its memory limit, --no-sandbox turns it off)
 """
 
 from __future__ import annotations
@@ -29,6 +31,12 @@ def _doctor(args: argparse.Namespace) -> int:
     except runtime.EnvironmentProblem as exc:
         print(exc, file=sys.stderr)
         return 1
+    try:
+        from cs231n_lib import grading
+
+        print(f"Grading sandbox OK: {grading.check_sandbox()}.")
+    except Exception as exc:  # noqa: BLE001 - only instructors grading need the sandbox
+        print(f"Note for instructors: `grade` and `grade-all` need a sandbox: {exc}")
     return 0
 
 
@@ -70,33 +78,48 @@ def _grade(args: argparse.Namespace) -> int:
     from cs231n_lib import grading
 
     res = grading.grade(args.submission, student=args.student, assignment=args.assignment,
-                        timeout=args.timeout, out=args.out)
+                        timeout=args.timeout, out=args.out, sandbox=not args.no_sandbox,
+                        memory=_memory(args))
     print(grading.format_result(res))
-    if res.assignment:
+    if res.assignment and res.row:
         print(f"gradebook: {args.out / res.assignment / 'gradebook.csv'}")
     return 0 if res.status == "graded" else 1
+
+
+def _memory(args: argparse.Namespace) -> int:
+    from cs231n_lib.course import CourseError
+
+    if not args.memory > 0:
+        raise CourseError(f"--memory must be a positive number of GiB, not {args.memory:g}")
+    return int(args.memory * 2**30)
 
 
 def _grade_all(args: argparse.Namespace) -> int:
     from cs231n_lib import grading
 
     def progress(res):
-        total = f"{res.total:g}/{res.max_total:g}" if res.status == "graded" else "-"
-        first = f"  ({res.notes[0]})" if res.notes else ""
-        print(f"{res.status:6s} {res.assignment or '?'} / {res.student}: {total} "
-              f"in {res.seconds:.1f} s{first}", flush=True)
+        print(grading.progress_line(res), flush=True)
 
     results, skipped = grading.grade_all(args.folder, out=args.out, jobs=args.jobs,
                                          timeout=args.timeout, assignment=args.assignment,
-                                         progress=progress)
+                                         progress=progress, sandbox=not args.no_sandbox,
+                                         memory=_memory(args))
     for s in skipped:
         print(f"skipped {s}")
     failed = [r for r in results if r.status != "graded"]
-    for name in sorted({r.assignment for r in results if r.assignment}):
+    for name in sorted({r.assignment for r in results if r.assignment and r.row}):
         print(f"gradebook: {args.out / name / 'gradebook.csv'}")
     print(f"{len(results) - len(failed)} of {len(results)} submissions graded"
           + (f"; failed: {', '.join(r.student for r in failed)}" if failed else ""))
     return 1 if failed else 0
+
+
+def _sandbox_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--memory", type=float, default=4.0, metavar="GIB",
+                   help="memory limit of each sandboxed kernel in GiB (default 4)")
+    p.add_argument("--no-sandbox", action="store_true",
+                   help="run submissions WITHOUT the sandbox, with your own rights (only for "
+                        "code you trust; each gradebook row then says so)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -126,6 +149,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--timeout", type=int, default=120, help="seconds per cell (default 120)")
     p.add_argument("--out", type=Path, default=Path("grades"),
                    help="output folder (default ./grades)")
+    _sandbox_options(p)
     p.set_defaults(func=_grade)
     p = sub.add_parser("grade-all", help="autograde a folder of submissions in parallel")
     p.add_argument("folder", type=Path, help="DIR/STUDENT/NAME.ipynb or DIR/STUDENT.ipynb")
@@ -135,6 +159,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--timeout", type=int, default=120, help="seconds per cell (default 120)")
     p.add_argument("--assignment", help="assignment of DIR/STUDENT.ipynb files (default: "
                    "inferred from each notebook)")
+    _sandbox_options(p)
     p.set_defaults(func=_grade_all)
     return parser
 

@@ -44,11 +44,9 @@ import csv
 import datetime as _dt
 import functools
 import hashlib
-import json
 import os
 import re
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
@@ -61,7 +59,7 @@ from pathlib import Path
 
 import nbformat
 
-from cs231n_lib import course
+from cs231n_lib import autograde, course
 
 LIBRARY = course.REPO / "cs231n_lib"
 DATASETS = course.REPO / "datasets"
@@ -85,6 +83,10 @@ _IGNORE = shutil.ignore_patterns("__pycache__", "*.pyc", ".ipynb_checkpoints", "
 
 class GradingError(course.CourseError):
     """A submission, assignment or bundle cannot be processed; the message says why."""
+
+
+class SubmissionUnreadable(GradingError):
+    """The submission's file is missing or cannot be read: no gradebook row is written."""
 
 
 # --------------------------------------------------------------------------------------------
@@ -396,14 +398,8 @@ def scan_bundle(root: Path, names: Iterable[str], solutions: Path | None = None,
 # Assignments, submissions, templates
 # --------------------------------------------------------------------------------------------
 
-def graded_cells(nb) -> list[tuple[str, float]]:
-    """``(grade_id, points)`` of each autograded cell of notebook ``nb``, in notebook order."""
-    cells = []
-    for cell in nb.cells:
-        meta = cell.get("metadata", {}).get("nbgrader", {})
-        if meta.get("grade") and "grade_id" in meta:
-            cells.append((meta["grade_id"], float(meta.get("points", 0))))
-    return cells
+#: ``(grade_id, points)`` of each autograded cell of a notebook, in notebook order.
+graded_cells = autograde.graded_cells
 
 
 def _grade_ids(nb) -> set[str]:
@@ -425,12 +421,21 @@ def _solution_ids_cached(path: str, mtime_ns: int) -> frozenset[str]:
 
 
 def read_submission(path: Path):
-    """Read a submitted notebook; raise ``GradingError`` if it is not a valid notebook."""
+    """Read a submitted notebook.
+
+    Raises ``SubmissionUnreadable`` if the file is missing or cannot be read (no gradebook
+    row is written for it) and ``GradingError`` if it is not a valid notebook (the student's
+    row says so).
+    """
     path = Path(path)
     try:
-        return nbformat.read(path, as_version=4)
+        text = path.read_bytes()
     except FileNotFoundError as exc:
-        raise GradingError(f"{path}: no such file") from exc
+        raise SubmissionUnreadable(f"{path}: no such file") from exc
+    except OSError as exc:
+        raise SubmissionUnreadable(f"{path} cannot be read ({exc.strerror or exc})") from exc
+    try:
+        return nbformat.reads(text.decode("utf-8"), as_version=4)
     except Exception as exc:  # noqa: BLE001 - JSON, schema and encoding errors alike
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise GradingError(f"{path.name} is not a valid notebook ({first[:200]})") from exc
@@ -505,43 +510,32 @@ def find_submissions(folder: Path, solutions: Path | None = None,
 
 
 class _Templates:
-    """Per-assignment grading templates (nbgrader course dir + stubbed library).
+    """Per-assignment grading templates (:class:`autograde.Template`), built once.
 
-    Built once per process and reused while the assignment's folder and the library are
-    unchanged (keyed by a hash of their files); removed when the process exits.
+    Reused while the assignment's folder and the library are unchanged (keyed by a hash of
+    their files); their folders are removed when the process exits.
     """
 
     _lock = threading.Lock()
-    _cache: dict[tuple, Path] = {}
+    _cache: dict[tuple, autograde.Template] = {}
     _root: Path | None = None
 
     def __init__(self, solutions: Path, library: Path):
         self.solutions, self.library = Path(solutions), Path(library)
 
-    def get(self, name: str) -> Path:
+    def get(self, name: str) -> autograde.Template:
         key = (str(self.solutions.resolve() / name), str(self.library.resolve()),
                _tree_hash(self.solutions / name), _tree_hash(self.library))
         with self._lock:
             if key not in self._cache:
                 if _Templates._root is None:
                     _Templates._root = Path(tempfile.mkdtemp(prefix="cs231n-templates-"))
+                    os.chmod(_Templates._root, 0o755)   # the sandbox's user reads the library
                     atexit.register(shutil.rmtree, _Templates._root, ignore_errors=True)
-                self._cache[key] = self._build(name, _Templates._root / f"{len(self._cache)}")
+                folder = _Templates._root / f"{len(self._cache)}"
+                self._cache[key] = autograde.build_template(name, self.solutions,
+                                                            self.library, folder)
             return self._cache[key]
-
-    def _build(self, name: str, tpl: Path) -> Path:
-        src = tpl / "course" / "source" / name
-        shutil.copytree(self.solutions / name, src, ignore=_IGNORE)
-        course._nbgrader(["generate_assignment", name, "--force",
-                          f"--CourseDirectory.root={tpl / 'course'}", "--log-level=WARN"],
-                         cwd=tpl / "course")
-        # The library the student has: this assignment's regions stubbed, the rest intact.
-        stub_library(self.library, tpl / "lib" / self.library.name, [name],
-                     course.assignments(self.solutions))
-        datasets = self.library.parent / "datasets"
-        if datasets.is_dir():
-            (tpl / "lib" / "datasets").symlink_to(datasets.resolve(), target_is_directory=True)
-        return tpl
 
 
 def _tree_hash(folder: Path) -> str:
@@ -555,12 +549,18 @@ def _tree_hash(folder: Path) -> str:
 
 
 # --------------------------------------------------------------------------------------------
-# Grading (parent side)
+# Grading
 # --------------------------------------------------------------------------------------------
 
 @dataclass
 class Result:
-    """The outcome of grading one submission."""
+    """The outcome of grading one submission.
+
+    ``row`` is False when the submission never reached the gradebook (its file is missing or
+    unreadable, or its assignment is unknown): an error for the instructor, not a grade.
+    ``timing`` holds seconds spent starting the kernel (``startup``), running the cells
+    (``running``) and in all (``total``).
+    """
 
     student: str
     assignment: str | None
@@ -572,6 +572,9 @@ class Result:
     seconds: float = 0.0
     source: Path | None = None
     log: str = ""
+    graded_at: str = ""
+    row: bool = True
+    timing: dict[str, float] = field(default_factory=dict)
 
     @property
     def total(self) -> float:
@@ -582,122 +585,92 @@ class Result:
         return sum(self.max_scores.values())
 
 
-def _child_env(jobs: int) -> dict[str, str]:
-    """Environment of a grading child process: venv on PATH, this package importable (the
-    child imports ``cs231n_lib.grading`` from here, whatever its working directory), one
-    share of the cores for BLAS in the kernel."""
-    env = dict(os.environ)
-    env["PATH"] = str(Path(sys.executable).parent) + os.pathsep + env.get("PATH", "")
-    env["PYTHONPATH"] = _prepend(_PACKAGE_ROOT, env.get("PYTHONPATH"))
-    env.setdefault("MPLBACKEND", "Agg")
-    threads = str(max(1, (os.cpu_count() or 1) // max(1, jobs)))
-    for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
-        env.setdefault(var, threads)
-    return env
-
-
-_PACKAGE_ROOT = Path(__file__).resolve().parent.parent
-
-
-def _prepend(path: Path | str, pythonpath: str | None) -> str:
-    return str(path) + (os.pathsep + pythonpath if pythonpath else "")
+def _now() -> str:
+    return _dt.datetime.now().isoformat(timespec="seconds")
 
 
 def _grade_one(sub: Submission, templates: _Templates, timeout: int, jobs: int,
-               solutions: Path, out: Path) -> Result:
-    """Grade one submission in a course dir of its own, in a child process.
+               solutions: Path, out: Path, sandbox: bool, limits) -> Result:
+    """Grade one submission with :func:`autograde.grade_notebook` (never raises).
 
-    On success the feedback is copied to ``out/NAME/feedback/STUDENT.html``; a failed run
-    writes nothing there, so an earlier feedback file stays.
+    On success the feedback goes to ``out/NAME/feedback/STUDENT.html``; a failed run writes
+    nothing there, so an earlier feedback file stays.
     """
     start = time.perf_counter()
     name = sub.assignment
+    res = Result(sub.student, name, "error", source=sub.path)
     try:
         if not STUDENT_RE.match(sub.student):
             raise GradingError(f"student id {sub.student!r} may only use letters, digits, "
                                "'_', '.', '@' and '-'")
         nb = read_submission(sub.path)
-        name = infer_assignment(nb, sub.path, solutions, sub.assignment)
+        name = res.assignment = infer_assignment(nb, sub.path, solutions, sub.assignment)
         tpl = templates.get(name)
-        n_cells = sum(c.cell_type == "code" for c in nb.cells)
-        limit = timeout * (n_cells + 2) + 300
-        with tempfile.TemporaryDirectory(prefix=f"cs231n-grade-{sub.student}-") as tmp:
-            data = _run_child(Path(tmp), tpl, nb, sub.student, name, timeout, jobs, limit)
-            first_error = data.get("error")
-            if first_error and not first_error.startswith("grading ran longer"):
-                # One more try, in case the first failed for a passing reason (a busy machine).
-                data = _run_child(Path(tmp), tpl, nb, sub.student, name, timeout, jobs, limit)
-            if data.get("error"):
-                res = Result(sub.student, name, "error", source=sub.path,
-                             log=data.get("log", ""), notes=[data["error"]])
-                res.seconds = time.perf_counter() - start
-                return res
-            res = Result(sub.student, name, "graded", data["scores"], data["max_scores"],
-                         data["notes"], source=sub.path, log=data.get("log", ""))
-            if first_error:
-                res.notes.append(f"graded on the second try; the first failed: {first_error}")
-            if data.get("feedback"):
-                folder = Path(out) / name / "feedback"
-                folder.mkdir(parents=True, exist_ok=True)
-                res.feedback = folder / f"{sub.student}.html"
-                _atomic_write(res.feedback, Path(data["feedback"]).read_text(encoding="utf-8"))
+        with tempfile.TemporaryDirectory(prefix="cs231n-run-") as work:
+            if sandbox:
+                os.chmod(work, 0o777)  # the sandbox's unprivileged user writes here
+            outcome = autograde.grade_notebook(nb, tpl, Path(work), timeout=timeout,
+                                               sandbox=sandbox, limits=limits, jobs=jobs)
+        res = Result(sub.student, name, "graded", outcome.scores, outcome.max_scores,
+                     outcome.notes, source=sub.path,
+                     timing={"startup": outcome.startup, "running": outcome.running})
+        res.log = "\n".join(f"{q}: {s:g}/{outcome.max_scores[q]:g}"
+                            + (f" ({outcome.reasons[q]})" if q in outcome.reasons else "")
+                            for q, s in outcome.scores.items())
+        html = autograde.feedback_html(outcome.nb, sub.student, name, outcome.scores,
+                                       outcome.max_scores, outcome.reasons, outcome.notes)
+        folder = Path(out) / name / "feedback"
+        folder.mkdir(parents=True, exist_ok=True)
+        res.feedback = folder / f"{sub.student}.html"
+        _atomic_write(res.feedback, html)
+    except SubmissionUnreadable as exc:
+        res = Result(sub.student, name, "error", notes=[str(exc)], source=sub.path, row=False)
     except course.CourseError as exc:
         res = Result(sub.student, name, "error", notes=[str(exc)], source=sub.path)
     except Exception as exc:  # noqa: BLE001 - one broken submission must not stop the batch
         res = Result(sub.student, name, "error", source=sub.path,
                      notes=[f"internal error while grading: {type(exc).__name__}: {exc}"])
     res.seconds = time.perf_counter() - start
+    res.timing["total"] = res.seconds
+    res.graded_at = _now()
     return res
 
 
-def _run_child(tmp: Path, tpl: Path, nb, student: str, name: str, timeout: int, jobs: int,
-               limit: float) -> dict:
-    """Set up ``tmp/course`` from the template with ``nb`` submitted, run the grading child.
-
-    Returns the child's result: ``scores``, ``max_scores``, ``notes``, ``log``, ``feedback``,
-    or ``error`` (with the log's last error lines) if nbgrader failed or the child died.
-    """
-    work = tmp / "course"
-    if work.exists():
-        shutil.rmtree(work)
-    shutil.copytree(tpl / "course", work)
-    dest = work / "submitted" / student / name
-    dest.mkdir(parents=True)
-    nbformat.write(nb, dest / f"{name}.ipynb")
-    spec = {"root": str(work), "assignment": name, "student": student, "timeout": timeout,
-            "kernel_path": str(tpl / "lib")}
-    (tmp / "spec.json").write_text(json.dumps(spec))
-    result_file = tmp / "result.json"
-    result_file.unlink(missing_ok=True)
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "cs231n_lib.grading", "autograde", str(tmp / "spec.json")],
-        cwd=tmp, env=_child_env(jobs), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-        text=True, start_new_session=True)
+def _sandbox_module():
     try:
-        output, _ = proc.communicate(timeout=limit)
-    except subprocess.TimeoutExpired:
-        os.killpg(proc.pid, signal.SIGKILL)  # the child and everything it started
-        proc.communicate()
-        return {"error": f"grading ran longer than {limit:g} s and was stopped"}
-    if not result_file.exists():
-        return {"error": f"the grading process failed (exit {proc.returncode}): "
-                         f"{output[-800:]}"}
-    data = json.loads(result_file.read_text())
-    if data.get("error"):
-        errors = [line.split("]", 1)[1].strip()[:300] for line in data.get("log", "").splitlines()
-                  if line.startswith("[ERROR]")]
-        if errors:
-            data["error"] += "; " + " | ".join(errors[-2:])
-    return data
+        from cs231n_lib import sandbox
+    except ImportError as exc:
+        raise GradingError("this checkout has no cs231n_lib/sandbox.py, so submissions cannot "
+                           "be sandboxed; pass --no-sandbox to grade with your own rights"
+                           ) from exc
+    return sandbox
+
+
+def check_sandbox() -> str:
+    """The working sandbox's description ("bubblewrap 0.8.0"); raises ``CourseError`` (with
+    how to install bubblewrap) when there is none."""
+    return _sandbox_module().check()
+
+
+def limits_for(memory: int | None):
+    """``sandbox.Limits`` with ``memory`` bytes (None: the defaults), or None without one."""
+    try:
+        from cs231n_lib import sandbox
+    except ImportError:
+        return None
+    return sandbox.Limits(memory=memory) if memory else sandbox.Limits()
 
 
 def grade_submissions(subs: list[Submission], out: Path, jobs: int | None = None,
                       timeout: int = DEFAULT_TIMEOUT, solutions: Path | None = None,
-                      library: Path | None = None, progress=None) -> list[Result]:
+                      library: Path | None = None, progress=None, sandbox: bool = True,
+                      memory: int | None = None) -> list[Result]:
     """Grade ``subs`` with ``jobs`` parallel workers; merge results into ``out``.
 
     Writes ``out/NAME/gradebook.csv`` (see :func:`merge_gradebook`), the feedback as
-    ``out/NAME/feedback/STUDENT.html`` and nbgrader's log as ``out/NAME/logs/STUDENT.log``.
+    ``out/NAME/feedback/STUDENT.html`` and a log as ``out/NAME/logs/STUDENT.log``.
+    ``sandbox=True`` (the default) runs every kernel in the sandbox and refuses to start
+    without a working one; ``memory`` is its memory limit in bytes (default 4 GiB).
     ``progress`` (optional) is called with each ``Result`` as it finishes. Returns the
     results in the order of ``subs``.
     """
@@ -707,34 +680,42 @@ def grade_submissions(subs: list[Submission], out: Path, jobs: int | None = None
     jobs = max(1, jobs or os.cpu_count() or 1)
     if timeout <= 0:
         raise GradingError(f"--timeout must be a positive number of seconds, not {timeout}")
+    if sandbox:
+        check_sandbox()
+        limits = limits_for(memory)
+    else:
+        autograde.check_kernel()
+        limits = None
     results: list[Result | None] = [None] * len(subs)
     templates = _Templates(solutions, library)
 
     def work(i: int) -> None:
-        res = _grade_one(subs[i], templates, timeout, jobs, solutions, out)
+        res = _grade_one(subs[i], templates, timeout, jobs, solutions, out, sandbox, limits)
         results[i] = res
         if progress is not None:
             progress(res)
 
     with ThreadPoolExecutor(max_workers=jobs) as pool:
         list(pool.map(work, range(len(subs))))
-    order = {name: [g for g, _ in graded_cells(nbformat.read(course.notebook_path(name, solutions),
-                                                              4))]
-             for name in {r.assignment for r in results if r.assignment}}
-    names = {r.assignment for r in results if r.assignment}
+    names = {r.assignment for r in results if r.assignment and r.row}
     for res in results:  # a notebook too broken to tell its assignment: the batch's, if one
         if res.assignment is None and len(names) == 1:
             res.assignment = next(iter(names))
     by_name: dict[str, list[Result]] = {}
     for res in results:
-        by_name.setdefault(res.assignment or "_unknown", []).append(res)
+        if res.assignment and res.row:
+            by_name.setdefault(res.assignment, []).append(res)
     for name, group in by_name.items():
+        order = [g for g, _ in graded_cells(nbformat.read(course.notebook_path(name, solutions),
+                                                          4))]
         folder = out / name
         (folder / "logs").mkdir(parents=True, exist_ok=True)
         for res in group:
-            log = f"{res.source}\nstatus: {res.status}\n" + "\n".join(res.notes) + "\n"
-            _atomic_write(folder / "logs" / f"{res.student}.log", log + res.log)
-        merge_gradebook(folder / "gradebook.csv", group, order.get(name, []))
+            log = (f"{res.source}\nstatus: {res.status}\ngraded_at: {res.graded_at}\n"
+                   + "".join(f"note: {n}\n" for n in res.notes)
+                   + "".join(f"{k}: {v:.2f} s\n" for k, v in res.timing.items()))
+            _atomic_write(folder / "logs" / f"{res.student}.log", log + res.log + "\n")
+        merge_gradebook(folder / "gradebook.csv", group, order)
     return results
 
 
@@ -742,9 +723,10 @@ def merge_gradebook(path: Path, results: list[Result], questions: list[str]) -> 
     """Merge ``results`` into the CSV gradebook at ``path`` (created if missing).
 
     One row per student; columns ``student, status, total, max_total``, one per graded cell
-    (``questions``, in notebook order), ``notes`` and ``graded_at``. A graded result replaces
-    the student's row. A failed one keeps the student's previous scores (status ``error``,
-    the notes say why and since when) or adds a row with empty scores. Written to a temporary
+    (``questions``, in notebook order), ``notes`` and ``graded_at`` (when that student's
+    grading finished). A graded result replaces the student's row. A failed one keeps the
+    student's previous scores (status ``error``, the notes say why and since when) or adds a
+    row with empty scores. Results with ``row=False`` are left out. Written to a temporary
     file and renamed, so a crash never leaves half a gradebook.
     """
     path = Path(path)
@@ -757,12 +739,14 @@ def merge_gradebook(path: Path, results: list[Result], questions: list[str]) -> 
             columns += [c for c in reader.fieldnames or [] if c not in fixed and c not in columns]
             for row in reader:
                 rows[row["student"]] = row
-    now = _dt.datetime.now().isoformat(timespec="seconds")
     for res in results:
+        if not res.row:
+            continue
+        when = res.graded_at or _now()
         if res.status == "graded":
             row = {"student": res.student, "status": "graded", "total": _num(res.total),
                    "max_total": _num(res.max_total), "notes": "; ".join(res.notes),
-                   "graded_at": now}
+                   "graded_at": when}
             row.update({q: _num(s) for q, s in res.scores.items()})
             columns += [q for q in res.scores if q not in columns]
         else:
@@ -771,11 +755,11 @@ def merge_gradebook(path: Path, results: list[Result], questions: list[str]) -> 
             if old and old.get("total"):
                 row = dict(old)
                 row["status"] = "error"
-                row["notes"] = (f"regrade failed at {now}: {why}; scores kept from "
+                row["notes"] = (f"regrade failed at {when}: {why}; scores kept from "
                                 f"{old.get('graded_at', 'an earlier run')}")
             else:
                 row = {"student": res.student, "status": "error", "total": "",
-                       "max_total": "", "notes": why, "graded_at": now}
+                       "max_total": "", "notes": why, "graded_at": when}
         rows[res.student] = row
     header = ["student", "status", "total", "max_total", *columns, "notes", "graded_at"]
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".gradebook-", suffix=".csv")
@@ -815,7 +799,8 @@ def _publish(tmp: str, path: Path) -> None:
 
 def grade(path: Path, student: str | None = None, assignment: str | None = None,
           timeout: int = DEFAULT_TIMEOUT, out: Path = Path("grades"),
-          solutions: Path | None = None, library: Path | None = None) -> Result:
+          solutions: Path | None = None, library: Path | None = None,
+          sandbox: bool = True, memory: int | None = None) -> Result:
     """Autograde one submitted notebook; see :func:`grade_submissions` for what is written.
 
     ``student`` defaults to the file name (or, for ``STUDENT/NAME.ipynb``, the folder name).
@@ -827,13 +812,14 @@ def grade(path: Path, student: str | None = None, assignment: str | None = None,
         student = path.parent.name if path.stem in known else path.stem
     sub = Submission(path, student, assignment)
     return grade_submissions([sub], out, jobs=1, timeout=timeout, solutions=solutions,
-                             library=library)[0]
+                             library=library, sandbox=sandbox, memory=memory)[0]
 
 
 def grade_all(folder: Path, out: Path = Path("grades"), jobs: int | None = None,
               timeout: int = DEFAULT_TIMEOUT, assignment: str | None = None,
               solutions: Path | None = None, library: Path | None = None,
-              progress=None) -> tuple[list[Result], list[str]]:
+              progress=None, sandbox: bool = True,
+              memory: int | None = None) -> tuple[list[Result], list[str]]:
     """Grade every submission in ``folder`` (layouts: :func:`find_submissions`).
 
     Returns ``(results, skipped)``.
@@ -843,12 +829,23 @@ def grade_all(folder: Path, out: Path = Path("grades"), jobs: int | None = None,
     if not subs:
         raise GradingError(f"no submissions in {folder}: expected STUDENT/NAME.ipynb or "
                            "STUDENT.ipynb")
-    return grade_submissions(subs, out, jobs, timeout, solutions, library, progress), skipped
+    return grade_submissions(subs, out, jobs, timeout, solutions, library, progress,
+                             sandbox=sandbox, memory=memory), skipped
+
+
+def progress_line(res: Result) -> str:
+    """One line per finished submission: ``01_conv_layer / ada: 10/10 in 8.2 s``."""
+    who = f"{res.assignment or 'unknown assignment'} / {res.student}"
+    if res.status == "graded":
+        return f"{who}: {res.total:g}/{res.max_total:g} in {res.seconds:.1f} s"
+    first = f" ({res.notes[0]})" if res.notes else ""
+    return f"{who}: error in {res.seconds:.1f} s{first}"
 
 
 def format_result(res: Result) -> str:
     """A readable table of one result: one line per question, the total, notes, feedback."""
-    head = f"{res.assignment or '?'} / {res.student}: {res.status} ({res.seconds:.1f} s)"
+    head = (f"{res.assignment or 'unknown assignment'} / {res.student}: {res.status} "
+            f"({res.seconds:.1f} s)")
     lines = [head]
     if res.status == "graded":
         width = max([len(q) for q in res.scores] + [8])
@@ -859,11 +856,13 @@ def format_result(res: Result) -> str:
     lines += [f"  note: {n}" for n in res.notes]
     if res.feedback:
         lines.append(f"  feedback: {res.feedback}")
+    if not res.row:
+        lines.append("  (no gradebook row written)")
     return "\n".join(lines)
 
 
 # --------------------------------------------------------------------------------------------
-# Validation
+# Validation: the same engine and scoring as grading
 # --------------------------------------------------------------------------------------------
 
 @dataclass
@@ -878,198 +877,43 @@ class Validation:
 
 def validate(names: list[str] | None = None, solutions: Path | None = None,
              notebooks: Path | None = None, jobs: int | None = None,
-             timeout: int = VALIDATE_TIMEOUT) -> list[Validation]:
-    """Run nbgrader's validator: each solution passes every test, each release none.
+             timeout: int = VALIDATE_TIMEOUT, library: Path | None = None) -> list[Validation]:
+    """Grade each solution (it must earn every point) and each release (it must earn none).
 
-    ``validate`` on ``solutions/NAME/NAME.ipynb`` and ``validate --invert`` on
-    ``notebooks/NAME/NAME.ipynb``, each in its own process (``jobs`` at a time), on the real
-    files (nothing is written). Returns one ``Validation`` per notebook.
+    Uses the grading engine itself (restore, run with the student's stubbed library, score),
+    so a notebook validates exactly when grading would give it full marks or zero; the
+    instructor's own notebooks run without the sandbox. ``jobs`` notebooks run at a time.
+    Nothing is written. Returns one ``Validation`` per notebook.
     """
     solutions = Path(solutions or course.SOLUTIONS)
     notebooks = Path(notebooks or course.NOTEBOOKS)
     names = course._check_names(names, solutions)
-    todo = [(course.notebook_path(n, solutions), False) for n in names]
-    todo += [(course.notebook_path(n, notebooks), True) for n in names]
+    todo = [(n, course.notebook_path(n, solutions), False) for n in names]
+    todo += [(n, course.notebook_path(n, notebooks), True) for n in names]
     jobs = max(1, jobs or os.cpu_count() or 1)
+    autograde.check_kernel()
+    templates = _Templates(solutions, Path(library or LIBRARY))
 
-    def run(item: tuple[Path, bool]) -> Validation:
-        path, invert = item
+    def run(item: tuple[str, Path, bool]) -> Validation:
+        name, path, invert = item
         if not path.exists():
             return Validation(path, invert, False, "missing: run `make release`")
-        env = _child_env(jobs)  # the kernel imports the instructor's own library
-        cmd = [sys.executable, "-m", "cs231n_lib.grading", "validate", str(path),
-               str(int(invert)), str(timeout)]
-        proc = subprocess.run(cmd, env=env, capture_output=True, text=True)
         try:
-            data = json.loads(proc.stdout.strip().splitlines()[-1])
-        except (IndexError, json.JSONDecodeError):
-            return Validation(path, invert, False, f"validator crashed: {proc.stderr[-800:]}")
-        return Validation(path, invert, data["ok"], data["message"])
+            nb = read_submission(path)
+            with tempfile.TemporaryDirectory(prefix="cs231n-validate-") as work:
+                o = autograde.grade_notebook(nb, templates.get(name), Path(work),
+                                             timeout=timeout, sandbox=False, jobs=jobs)
+        except course.CourseError as exc:
+            return Validation(path, invert, False, str(exc))
+        if invert:
+            passed = [q for q, s in o.scores.items() if s > 0]
+            return Validation(path, invert, not passed, "passes none of its tests" if not passed
+                              else f"{len(passed)} test cell(s) pass without an answer: "
+                              + ", ".join(passed))
+        failed = [q for q, s in o.scores.items() if s < o.max_scores[q]]
+        return Validation(path, invert, not failed, "passes all its tests" if not failed
+                          else f"{len(failed)} test cell(s) fail: "
+                          + " | ".join(f"{q} -> {o.reasons.get(q, '')}" for q in failed))
 
     with ThreadPoolExecutor(max_workers=jobs) as pool:
         return list(pool.map(run, todo))
-
-
-# --------------------------------------------------------------------------------------------
-# Child processes: `python -m cs231n_lib.grading autograde SPEC` / `validate PATH INVERT T`
-# --------------------------------------------------------------------------------------------
-
-_CHECKSUM_RE = re.compile(r"Attribute 'checksum' for cell (\S+) has changed")
-
-
-def _child_autograde(spec_path: str) -> None:
-    """Autograde + feedback in the course dir of ``spec``; write ``result.json`` beside it."""
-    from nbgrader.api import Gradebook
-    from nbgrader.converters import Autograde, GenerateFeedback
-    from nbgrader.coursedir import CourseDirectory
-    from nbgrader.utils import capture_log
-    from traitlets.config import Config
-
-    spec = json.loads(Path(spec_path).read_text())
-    # The kernel (started below, inheriting this environment) imports the student's library.
-    os.environ["PYTHONPATH"] = _prepend(spec["kernel_path"], os.environ.get("PYTHONPATH"))
-    result_path = Path(spec_path).parent / "result.json"
-    root, name, student = Path(spec["root"]), spec["assignment"], spec["student"]
-    c = Config()
-    c.CourseDirectory.root = str(root)
-    c.CourseDirectory.assignment_id = name
-    c.CourseDirectory.student_id = student
-    c.Execute.timeout = int(spec["timeout"])
-    c.OverwriteCells.add_missing_cells = True
-    c.HTMLExporter.template_name = "feedback"
-    coursedir = CourseDirectory(config=c)
-    submitted_file = root / "submitted" / student / name / f"{name}.ipynb"
-    submitted = nbformat.read(submitted_file, 4)
-    nbformat.write(_without_duplicate_ids(submitted), submitted_file)
-    released = nbformat.read(root / "release" / name / f"{name}.ipynb", 4)
-
-    app = Autograde(coursedir=coursedir, config=c)
-    app.force = True
-    graded = capture_log(app)
-    log = graded.get("log", "")
-    if not graded["success"]:
-        err = graded.get("error", "").strip().splitlines()
-        result_path.write_text(json.dumps({"error": "nbgrader autograde failed: "
-                                           + (err[-1] if err else "unknown error"), "log": log}))
-        return
-    feedback = capture_log(GenerateFeedback(coursedir=coursedir, config=c))
-    log += feedback.get("log", "")
-    fb_file = root / "feedback" / student / name / f"{name}.html"
-
-    source = nbformat.read(root / "source" / name / f"{name}.ipynb", 4)
-    scores, max_scores = {}, {}
-    with Gradebook(f"sqlite:///{root / 'gradebook.db'}") as gb:
-        for grade_id, _ in graded_cells(source):
-            g = gb.find_grade(grade_id, name, name, student)
-            scores[grade_id] = float(g.score or 0.0)
-            max_scores[grade_id] = float(g.max_score)
-    autograded = nbformat.read(root / "autograded" / student / name / f"{name}.ipynb", 4)
-    notes = _notes(submitted, released, autograded, log, int(spec["timeout"]))
-    if not feedback["success"]:
-        notes.append("feedback HTML could not be generated")
-    result_path.write_text(json.dumps({
-        "scores": scores, "max_scores": max_scores, "notes": notes, "log": log,
-        "feedback": str(fb_file) if fb_file.exists() else None}))
-
-
-def _without_duplicate_ids(nb):
-    """A copy of ``nb`` in which only the first cell with a given grade_id keeps its nbgrader
-    metadata (the copies become plain cells).
-
-    nbgrader's ``DeduplicateIds`` does this too, but leaves an ``nbgrader`` entry without a
-    ``grade_id`` behind, on which ``OverwriteCells.add_missing_cells`` (0.9.6) then fails with
-    ``KeyError: 'grade_id'``.
-    """
-    nb = nbformat.from_dict(json.loads(json.dumps(nb)))
-    seen = set()
-    for cell in nb.cells:
-        meta = cell.get("metadata", {})
-        gid = meta.get("nbgrader", {}).get("grade_id")
-        if "nbgrader" in meta and (gid is None or gid in seen):
-            del meta["nbgrader"]
-        seen.add(gid)
-    return nb
-
-
-def _notes(submitted, released, autograded, log: str, timeout: int) -> list[str]:
-    """What happened while grading, in plain words: tampering, timeouts, truncated output."""
-    notes = []
-    rel = {c.metadata["nbgrader"]["grade_id"]: c for c in released.cells
-           if "grade_id" in c.metadata.get("nbgrader", {})}
-    seen: dict[str, int] = {}
-    for cell in submitted.cells:
-        gid = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
-        if gid is None:
-            continue
-        seen[gid] = seen.get(gid, 0) + 1
-        ref = rel.get(gid)
-        if ref is None:
-            continue
-        if cell.cell_type != ref.cell_type:
-            notes.append(f"{gid}: cell type changed to {cell.cell_type} (changed back)")
-        elif ref.metadata["nbgrader"].get("locked") and cell.source != ref.source:
-            notes.append(f"{gid}: locked cell was edited (restored from the source)")
-    for gid in rel:
-        if gid not in seen and rel[gid].metadata["nbgrader"].get("grade"):
-            notes.append(f"{gid}: test cell was deleted (restored from the source)")
-        elif gid not in seen:
-            notes.append(f"{gid}: answer cell was deleted")
-    notes += [f"{gid}: cell duplicated {n} times (copies ignored)" for gid, n in seen.items()
-              if n > 1]
-    for i, cell in enumerate(autograded.cells):
-        if cell.cell_type != "code":
-            continue
-        gid = cell.metadata.get("nbgrader", {}).get("grade_id", f"cell {i}")
-        for output in cell.get("outputs", []):
-            if output.get("output_type") == "error" and output.get("ename") == "CellTimeoutError":
-                notes.append(f"{gid}: stopped after the {timeout} s time limit")
-            text = output.get("text", "")
-            if "... Output truncated ..." in text:
-                notes.append(f"{gid}: output truncated (too long)")
-    for line in log.splitlines():
-        if not line.startswith(("[WARNING]", "[ERROR]")) or _CHECKSUM_RE.search(line):
-            continue  # checksum changes are reported above (hidden tests change them too)
-        if "Timeout waiting for execute reply" in line or "Interrupting kernel" in line:
-            continue  # reported above as a time limit
-        if "Missing grade cell" in line or "has changed!" in line or "exists multiple" in line:
-            continue  # reported above in plain words
-        msg = line.split("]", 1)[1].strip()
-        if msg and msg not in notes:
-            notes.append(msg)
-    return notes
-
-
-def _child_validate(path: str, invert: str, timeout: str) -> None:
-    """Validate one notebook with nbgrader's Validator; print a JSON line."""
-    from nbgrader.validator import Validator
-    from traitlets.config import Config
-
-    c = Config()
-    c.Validator.invert = bool(int(invert))
-    c.Execute.timeout = int(timeout)
-    results = Validator(config=c).validate(path)
-    if "type_changed" in results:
-        ok, msg = False, f"{len(results['type_changed'])} cell(s) changed type"
-    elif "changed" in results:
-        ok, msg = False, f"{len(results['changed'])} locked cell(s) were edited"
-    elif c.Validator.invert:
-        n = len(results.get("passed", []))
-        ok, msg = n == 0, ("passes none of its tests" if n == 0 else
-                           f"{n} test cell(s) pass without an answer: " +
-                           " | ".join(p["source"].splitlines()[0][:60] for p in results["passed"]))
-    else:
-        failed = results.get("failed", [])
-        ok = not failed
-        msg = "passes all its tests" if ok else f"{len(failed)} test cell(s) fail: " + " | ".join(
-            (f["source"].splitlines() or [""])[0][:50] + " -> "
-            + (f["raw_error"].strip().splitlines() or [""])[-1][:120] for f in failed)
-    print(json.dumps({"ok": ok, "message": msg}))
-
-
-if __name__ == "__main__":
-    if sys.argv[1] == "autograde":
-        _child_autograde(sys.argv[2])
-    elif sys.argv[1] == "validate":
-        _child_validate(*sys.argv[2:5])
-    else:
-        raise SystemExit(f"unknown child command {sys.argv[1]!r}")

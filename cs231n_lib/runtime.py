@@ -117,13 +117,38 @@ def environment_problems() -> list[str]:
     return problems
 
 
-def check_environment(verbose: bool = True) -> None:
+def check_environment(verbose: bool = True, fingerprint: bool = False) -> str | None:
     """Raise :class:`EnvironmentProblem` with a plain-words message if the set-up is off.
 
     The first cell of every notebook calls this, so a student sees
     "the package 'torch' cannot be imported ... run `make lab`" instead of a traceback.
+
+    The full check imports every package the course needs (about 1.5 s beyond numpy and
+    torch). The autograder runs it once per batch with ``fingerprint=True``, which returns a
+    fingerprint of this environment (interpreter, prefix and each required package's
+    installed version), and hands it to every kernel it starts as ``CS231N_ENV_CHECKED``. A
+    kernel whose own fingerprint is the same (the same interpreter with the same packages,
+    which the grader has just imported) imports only numpy and torch. Any difference, or no
+    fingerprint, means the full check.
     """
-    problems = environment_problems()
+    import hashlib
+    import importlib.metadata as metadata
+
+    def own_fingerprint() -> str:
+        parts = [sys.version, sys.prefix, sys.executable]
+        for dist in ("numpy", "scipy", "matplotlib", "scikit-learn", "scikit-image", "torch",
+                     "tqdm"):
+            try:
+                parts.append(f"{dist}=={metadata.version(dist)}")
+            except metadata.PackageNotFoundError:
+                parts.append(f"{dist} missing")
+        return hashlib.sha256("\n".join(parts).encode()).hexdigest()[:16]
+
+    stamp = os.environ.get("CS231N_ENV_CHECKED")
+    if not fingerprint and stamp and stamp == own_fingerprint():
+        problems = []   # checked by the grader moments ago, in this very environment
+    else:
+        problems = environment_problems()
     if problems:
         lines = "\n".join(f"  - {p}" for p in problems)
         raise EnvironmentProblem(
@@ -139,3 +164,4 @@ def check_environment(verbose: bool = True) -> None:
             f"Environment OK: Python {sys.version.split()[0]}, numpy {np.__version__}, "
             f"torch {torch.__version__.split('+')[0]} ({get_device().type}), {mode}."
         )
+    return own_fingerprint() if fingerprint else None

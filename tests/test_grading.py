@@ -1,8 +1,9 @@
 """Grading: validate, autograde (one and in batch), gradebook merging, student bundles.
 
 Most cases run on a tiny synthetic assignment built in a temp dir (three questions, kernel
-``convnet-course``, a 4 s cell limit) with a fake mini library; the full-marks / zero checks
-and the bundle check use the real ``00_why_convolution``.
+``convnet-course``, a 4 s cell limit) with a fake mini library, in the sandbox where this
+machine has one; the bundle checks use the real assignments (every assignment's full marks
+and zero are in ``test_grading_all.py``).
 """
 
 import json
@@ -24,6 +25,19 @@ pytestmark = [pytest.mark.notebooks]
 TOY, OTHER = "90_toy", "91_other"
 REAL = "00_why_convolution"
 TIMEOUT = 4
+
+
+def _have_sandbox():
+    try:
+        grading.check_sandbox()
+    except course.CourseError:
+        return False
+    return True
+
+
+#: Grade in the sandbox where there is one (CI installs bubblewrap); the scores must not differ.
+SANDBOX = _have_sandbox()
+NO_SANDBOX = [] if SANDBOX else ["--no-sandbox"]
 
 
 def _solution(grade_id, source):
@@ -51,7 +65,8 @@ def _toy_notebook():
                           "assert add(10, 5) == 15  # hidden check\n### END HIDDEN TESTS", 1),
         _solution("square", "def square(x):\n    ### BEGIN SOLUTION\n    return x * x\n"
                             "    ### END SOLUTION"),
-        _test("test_square", "assert square(3) == 9", 2),
+        # Ends on a number (0): nbgrader read that as partial credit; it must not count.
+        _test("test_square", "assert square(3) == 9\nsquare(3) - 9", 2),
         _solution("triple", "def triple(x):\n    ### BEGIN SOLUTION\n    return 3 * x\n"
                             "    ### END SOLUTION"),
         # Also proves nbgrader sets NBGRADER_EXECUTION, which turns fast mode on.
@@ -249,6 +264,7 @@ def test_validate_cli_reports_each_notebook_and_fails_on_a_wrong_solution(toy, m
                                                                            capsys):
     monkeypatch.setattr(course, "SOLUTIONS", toy / "solutions")
     monkeypatch.setattr(course, "NOTEBOOKS", toy / "notebooks")
+    monkeypatch.setattr(grading, "LIBRARY", toy / "repo" / "cs231n_lib")
     assert main(["validate", "--jobs", "2", "--timeout", "30"]) == 1
     out = capsys.readouterr().out
     assert "ok    solution  90_toy: passes all its tests" in out
@@ -298,9 +314,15 @@ def batch(toy, tmp_path_factory):
         "add": "from cs231n_lib.toy import reference_add as add",
         "square": "def square(x):\n    from cs231n_lib.toy import Helper\n"
                   "    return Helper().square(x)"}), flat=True)
+    put("hana", _answered(toy, {                                # correct, but noisy
+        **CORRECT,
+        "add": "import sys\nimport warnings\n\ndef add(a, b):\n"
+               "    warnings.warn('adding may overflow', RuntimeWarning)\n"
+               "    print('debug: in add', file=sys.stderr)\n    return a + b"}))
+    put("ivan", _answered(toy, {**CORRECT, "triple": "import os\nos._exit(0)"}))  # kernel dies
     results, skipped = grading.grade_all(subs, out, jobs=2, timeout=TIMEOUT,
                                          solutions=toy / "solutions",
-                                         library=toy / "repo" / "cs231n_lib")
+                                         library=toy / "repo" / "cs231n_lib", sandbox=SANDBOX)
     return {r.student: r for r in results}, out, subs
 
 
@@ -316,6 +338,10 @@ def test_batch_scores_every_question(batch):
     # The stubbed library raises NotImplementedError; other assignments' code still works.
     assert scores["gus"] == ("graded", {"test_add": 0.0, "test_square": 2.0, "test_triple": 0.0})
     assert results["alice"].total == results["alice"].max_total == 4.0
+    # Warnings and stderr are shown, never scored; a number as last output is not a score.
+    assert scores["hana"] == ("graded", full), notes["hana"]
+    # The kernel died in the answer cell of 'triple': the tests before it keep their points.
+    assert scores["ivan"] == ("graded", {**full, "test_triple": 0.0}), notes["ivan"]
 
 
 def test_batch_notes_say_what_happened(batch):
@@ -328,7 +354,11 @@ def test_batch_notes_say_what_happened(batch):
                      "square: cell duplicated 2 times (copies ignored)"):
         assert expected in notes
     assert any("output truncated" in n for n in notes)
-    assert results["alice"].notes == [] and results["bob"].notes == []
+    quiet = [] if SANDBOX else [n for n in results["alice"].notes if "without the sandbox" in n]
+    assert results["alice"].notes == quiet and results["bob"].notes == quiet
+    assert results["hana"].notes == quiet     # no checksum or alt-text noise either
+    died = [n for n in results["ivan"].notes if n.startswith("the kernel died in cell")]
+    assert len(died) == 1 and "(triple)" in died[0] and "exit" in died[0], results["ivan"].notes
     assert results["erin"].status == "error" and "not a valid notebook" in results["erin"].notes[0]
     assert results["fay"].status == "error"
     assert "not a submission of 90_toy" in results["fay"].notes[0]
@@ -337,7 +367,8 @@ def test_batch_notes_say_what_happened(batch):
 def test_batch_writes_gradebook_and_feedback(batch):
     _, out, _ = batch
     rows = {r["student"]: r for r in grading.read_gradebook(out / TOY / "gradebook.csv")}
-    assert sorted(rows) == ["alice", "bob", "carl", "dana", "erin", "fay", "gus"]
+    assert sorted(rows) == ["alice", "bob", "carl", "dana", "erin", "fay", "gus", "hana",
+                            "ivan"]
     assert list(rows["alice"])[:7] == ["student", "status", "total", "max_total", "test_add",
                                        "test_square", "test_triple"]
     assert (rows["carl"]["total"], rows["carl"]["test_square"]) == ("2", "0")
@@ -346,7 +377,18 @@ def test_batch_writes_gradebook_and_feedback(batch):
     assert "Output truncated" in html and "student code crashed" in html
     assert (out / TOY / "feedback" / "alice.html").stat().st_size > 1000
     assert not (out / TOY / "feedback" / "fay.html").exists()
-    assert "Attribute 'checksum'" in (out / TOY / "logs" / "dana.log").read_text()
+    assert "test_add: 0/1 (AssertionError" in (out / TOY / "logs" / "dana.log").read_text()
+    hana = (out / TOY / "feedback" / "hana.html").read_text()
+    assert "adding may overflow" in hana and "debug: in add" in hana   # shown, not scored
+    assert "Score: 4 / 4" in hana
+
+
+def test_graded_at_is_when_each_student_was_graded(batch):
+    results, out, _ = batch
+    rows = {r["student"]: r for r in grading.read_gradebook(out / TOY / "gradebook.csv")}
+    for student, res in results.items():
+        assert rows[student]["graded_at"] == res.graded_at
+    assert len({r.graded_at for r in results.values()}) > 1   # not one time for the whole batch
 
 
 def test_regrade_replaces_rows_and_a_failed_regrade_keeps_the_old_grade(batch, toy, tmp_path,
@@ -357,13 +399,14 @@ def test_regrade_replaces_rows_and_a_failed_regrade_keeps_the_old_grade(batch, t
     before = (out / TOY / "feedback" / "alice.html").read_text()
     (tmp_path / "again" / "alice").mkdir(parents=True)
     (tmp_path / "again" / "alice" / f"{TOY}.ipynb").write_text("not a notebook")
-    assert main(["grade-all", str(tmp_path / "again"), "--out", str(out), "--jobs", "2"]) == 1
+    assert main(["grade-all", str(tmp_path / "again"), "--out", str(out), "--jobs", "2",
+                 *NO_SANDBOX]) == 1
     printed = capsys.readouterr().out
-    assert "error  90_toy / alice: -" in printed and "0 of 1 submissions graded" in printed
+    assert "90_toy / alice: error in" in printed and "0 of 1 submissions graded" in printed
     # `grade` one notebook: bob now answers the first question only.
     sub = tmp_path / "bob.ipynb"
     nbformat.write(_answered(toy, {"add": CORRECT["add"]}), sub)
-    assert main(["grade", str(sub), "--timeout", "10", "--out", str(out)]) == 0
+    assert main(["grade", str(sub), "--timeout", "10", "--out", str(out), *NO_SANDBOX]) == 0
     printed = capsys.readouterr().out
     assert printed.startswith("90_toy / bob: graded")
     assert ("  question     score    max\n"
@@ -372,7 +415,7 @@ def test_regrade_replaces_rows_and_a_failed_regrade_keeps_the_old_grade(batch, t
             "  test_triple      0      1\n"
             "  total            1      4\n") in printed
     rows = grading.read_gradebook(out / TOY / "gradebook.csv")
-    assert len(rows) == 7  # regrading replaces rows, never adds
+    assert len(rows) == 9  # regrading replaces rows, never adds
     rows = {r["student"]: r for r in rows}
     assert (rows["bob"]["status"], rows["bob"]["total"], rows["bob"]["test_add"]) == (
         "graded", "1", "1")
@@ -385,19 +428,23 @@ def test_regrade_replaces_rows_and_a_failed_regrade_keeps_the_old_grade(batch, t
 # The real assignment: full marks, zero, and a student bundle
 # --------------------------------------------------------------------------------------------
 
-def test_real_solution_scores_full_marks_and_release_scores_zero(tmp_path):
-    for student, src in (("sol", course.SOLUTIONS), ("untouched", course.NOTEBOOKS)):
-        (tmp_path / "subs" / student).mkdir(parents=True)
-        shutil.copy(course.notebook_path(REAL, src), tmp_path / "subs" / student)
-    results, _ = grading.grade_all(tmp_path / "subs", tmp_path / "out", jobs=2)
-    by = {r.student: r for r in results}
-    nb = nbformat.read(course.notebook_path(REAL), 4)
-    points = dict(grading.graded_cells(nb))
-    assert by["sol"].status == "graded" and by["sol"].scores == points
-    assert by["sol"].total == sum(points.values()) == 5.0
-    assert by["untouched"].status == "graded"
-    assert by["untouched"].scores == dict.fromkeys(points, 0.0)
-    assert (tmp_path / "out" / REAL / "feedback" / "untouched.html").exists()
+def test_a_missing_file_is_an_error_and_no_gradebook_row(tmp_path, capsys):
+    missing = tmp_path / "ghost.ipynb"
+    res = grading.grade(missing, out=tmp_path / "out", sandbox=False)
+    assert res.status == "error" and not res.row and "no such file" in res.notes[0]
+    assert main(["grade", str(missing), "--out", str(tmp_path / "out"), "--no-sandbox"]) == 1
+    assert "no such file" in capsys.readouterr().out
+    assert not (tmp_path / "out").exists() or not any((tmp_path / "out").rglob("*.csv"))
+
+
+def test_a_missing_kernel_refuses_the_batch_and_says_how_to_fix_it(toy, tmp_path,
+                                                                   monkeypatch):
+    monkeypatch.setattr(course, "KERNEL_NAME", "no-such-kernel-for-tests")
+    nbformat.write(_answered(toy, CORRECT), tmp_path / "ann.ipynb")
+    with pytest.raises(course.CourseError, match="no-such-kernel-for-tests.*ipykernel install"):
+        grading.grade_all(tmp_path, tmp_path / "out", solutions=toy / "solutions",
+                          library=toy / "repo" / "cs231n_lib", sandbox=False)
+    assert not (tmp_path / "out").exists()
 
 
 def _answer_lines_of(name):
