@@ -652,7 +652,7 @@ def max_pool_backward_fast(dout, cache):
     tiles = ph == pw == stride  # windows tile the input: every pixel in exactly one window
     dx = np.empty(x.shape, dtype=dout.dtype) if tiles else np.zeros(x.shape, dtype=dout.dtype)
     taken = np.zeros(out.shape, dtype=bool)
-    nan_max = np.isnan(out) if np.isnan(out).any() else None  # NaN == NaN is False
+    nan_max = np.isnan(out) if np.isnan(out.min()) else None  # NaN == NaN is False; min has NaN
     for (_, view), (_, grid) in zip(_window_offsets(x, ph, pw, stride, H_out, W_out),
                                     _window_offsets(dx, ph, pw, stride, H_out, W_out),
                                     strict=True):
