@@ -12,7 +12,8 @@ KERNEL := convnet-course
 # nbgrader shells out to alembic, so the venv's bin/ must be on PATH.
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
-.PHONY: install lab test lint release execute validate grade grade-all bundle bench browser clean
+.PHONY: install lab test lint release execute validate grade grade-all bundle bench browser sandbox \
+	doctor clean
 
 install: $(STAMP)
 
@@ -38,10 +39,24 @@ browser:
 	      || echo "chromium could not be installed: the browser test will be skipped"; \
 	  else echo "not root or no apt-get: the browser test will be skipped"; fi; }
 
+# Grading runs every submission's kernel in a bubblewrap sandbox (bwrap). Install it when we
+# can (root + apt), otherwise say how; `grade` refuses to run without it (or --no-sandbox).
+sandbox:
+	@command -v bwrap >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq bubblewrap >/dev/null) \
+	      || echo "bubblewrap could not be installed: $(BWRAP_HINT)"; \
+	  else echo "not root or no apt-get: $(BWRAP_HINT)"; fi; }
+BWRAP_HINT = bubblewrap (bwrap) is missing: Debian/Ubuntu \`sudo apt-get install bubblewrap\`, \
+Fedora \`sudo dnf install bubblewrap\`; grading refuses to run without it (or pass --no-sandbox)
+
+doctor: install
+	$(BIN)/python -m cs231n_lib doctor
+
 lint: install
 	$(BIN)/ruff check cs231n_lib tests benchmarks solutions notebooks
 
-test: install browser lint
+test: install browser sandbox lint
 	$(BIN)/python -m pytest -n 2 --dist loadfile
 
 # Instructor commands (see README): solutions/ is the only source.
@@ -54,13 +69,17 @@ release: install
 validate: install
 	$(BIN)/python -m cs231n_lib validate
 
-# make grade SUB=path/to/submission.ipynb [STUDENT=name]
+# make grade SUB=path/to/submission.ipynb [STUDENT=name] [GRADE_FLAGS="--memory 8"]
+# Each kernel runs in the bubblewrap sandbox; GRADE_FLAGS=--no-sandbox only for trusted code.
 grade: install
-	$(BIN)/python -m cs231n_lib grade $(SUB) $(if $(STUDENT),--student $(STUDENT)) --out grades
+	@command -v bwrap >/dev/null 2>&1 || echo "$(BWRAP_HINT)"
+	$(BIN)/python -m cs231n_lib grade $(SUB) $(if $(STUDENT),--student $(STUDENT)) --out grades \
+		$(GRADE_FLAGS)
 
 # make grade-all DIR=submissions   (DIR/<student>/<NAME>.ipynb or DIR/<student>.ipynb)
 grade-all: install
-	$(BIN)/python -m cs231n_lib grade-all $(DIR) --out grades
+	@command -v bwrap >/dev/null 2>&1 || echo "$(BWRAP_HINT)"
+	$(BIN)/python -m cs231n_lib grade-all $(DIR) --out grades $(GRADE_FLAGS)
 
 # make bundle BUNDLE=/tmp/ps1 NAMES="01_conv_layer"   (student hand-out without answers)
 bundle: install
