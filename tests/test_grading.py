@@ -527,7 +527,9 @@ def test_bundle_of_a_fake_repo_stubs_its_assignment(tmp_path, toy):
     dest = grading.bundle(tmp_path / "b", [TOY], solutions=toy / "solutions", repo=repo)
     text = (dest / "cs231n_lib" / "toy.py").read_text()
     assert "total = a + b" not in text and "return pow(x, 2)" in text
-    assert "- 90_toy: reference_add" in (dest / grading.BUNDLE_MANIFEST).read_text()
+    manifest = (dest / grading.BUNDLE_MANIFEST).read_text()
+    assert "- reference_add (assignment 90_toy)" in manifest
+    assert "| `add` | 3 | `test_add` | 1 |" in manifest          # exercises are notebook cells
     released = (dest / "notebooks" / TOY / f"{TOY}.ipynb").read_text()
     assert "hidden check" not in released and "return a + b" not in released
     assert grading.scan_bundle(dest, [TOY], toy / "solutions", repo) == []
