@@ -31,6 +31,9 @@ def _doctor(args: argparse.Namespace) -> int:
     except runtime.EnvironmentProblem as exc:
         print(exc, file=sys.stderr)
         return 1
+    from cs231n_lib import data
+
+    print(data.status())  # which data sets this machine has
     try:
         from cs231n_lib import grading
 
@@ -161,7 +164,27 @@ def build_parser() -> argparse.ArgumentParser:
                    "inferred from each notebook)")
     _sandbox_options(p)
     p.set_defaults(func=_grade_all)
+    p = sub.add_parser("download", help="fetch a data set once (cifar10; needs internet)")
+    p.add_argument("name", choices=["cifar10"], help="the data set")
+    p.add_argument("--dest", type=Path, default=None,
+                   help="folder to put it in (default: $CS231N_DATA or a per-user cache folder)")
+    p.add_argument("--url", default=None, help="a mirror of the official archive")
+    p.add_argument("--sha256", default=None, help="the mirror's SHA-256 (with --url)")
+    p.set_defaults(func=_download)
     return parser
+
+
+def _download(args: argparse.Namespace) -> int:
+    from cs231n_lib import data
+
+    extra = {} if args.url is None else {"url": args.url, "sha256": args.sha256, "md5": None}
+    try:
+        folder = data.download_cifar10(args.dest, **extra)
+    except (data.DownloadError, ValueError, TypeError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    print(f"CIFAR-10 is in {folder}; load it with data.load_dataset('cifar10').")
+    return 0
 
 
 def main(argv: list[str] | None = None) -> int:

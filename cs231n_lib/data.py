@@ -14,6 +14,11 @@ Bundled, offline (one entry point)::
     shapes    a generated 32x32 colour, ten-class set stored exactly like CIFAR-10
     faces     scikit-image's LFW subset: 25x25 grey faces versus non-faces
 
+CIFAR-10, fetched once (``python -m cs231n_lib download cifar10``, into :func:`data_home`:
+``$CS231N_DATA`` or a per-user cache folder), then loaded like the bundled sets::
+
+    ds = load_dataset("cifar10", num_train=5000, subtract_mean=True)   # (5000, 3, 32, 32)
+
 Data you bring (CIFAR-10's own Python format, as CS231n reads it)::
 
     Xtr, Ytr, Xte, Yte = load_CIFAR10("datasets/cifar-10-batches-py")
@@ -53,8 +58,48 @@ DATA_DIR = Path(
     os.environ.get("CS231N_DATA_DIR", Path(__file__).resolve().parent.parent / "datasets")
 )
 
-#: Where :func:`get_CIFAR10_data` looks when you do not pass ``cifar10_dir``.
+#: Where :func:`get_CIFAR10_data` looked before the course had a download command; still
+#: used when it holds CIFAR-10 (see :func:`cifar10_folder`).
 CIFAR10_DIR = DATA_DIR / "cifar-10-batches-py"
+
+#: Environment variable naming the folder that downloaded data sets live in.
+DATA_ENV = "CS231N_DATA"
+
+#: The command that fetches CIFAR-10 (named in every "missing data" message).
+DOWNLOAD_COMMAND = "python -m cs231n_lib download cifar10"
+
+
+def data_home() -> Path:
+    """The folder that downloaded data sets live in (CIFAR-10 in ``cifar-10-batches-py/``).
+
+    ``$CS231N_DATA`` when it is set; otherwise a per-user cache folder: platformdirs'
+    ``user_cache_dir('cs231n')`` when platformdirs is installed (``~/.cache/cs231n`` on
+    Linux, ``~/Library/Caches/cs231n`` on macOS), else ``~/.cache/cs231n``. Not created here.
+    """
+    env = os.environ.get(DATA_ENV, "").strip()
+    if env:
+        return Path(env).expanduser()
+    try:
+        import platformdirs
+    except ImportError:
+        return Path.home() / ".cache" / "cs231n"
+    return Path(platformdirs.user_cache_dir("cs231n", appauthor=False))
+
+
+def cifar10_folder(root=None) -> Path:
+    """The ``cifar-10-batches-py`` folder to read: in ``root`` if given, else in
+    :func:`data_home`, else the course's ``datasets/`` folder if CIFAR-10 was unpacked there.
+
+    ``root`` may also be the ``cifar-10-batches-py`` folder itself. The folder may not exist
+    (callers say how to download it).
+    """
+    if root is not None:
+        root = Path(root).expanduser()
+        return root if (root / "data_batch_1").is_file() else root / "cifar-10-batches-py"
+    home = data_home() / "cifar-10-batches-py"
+    if not home.is_dir() and (CIFAR10_DIR / "data_batch_1").is_file():
+        return CIFAR10_DIR
+    return home
 
 CIFAR10_URL = "https://www.cs.toronto.edu/~kriz/cifar-10-python.tar.gz"
 #: SHA-256 of cifar-10-python.tar.gz (170,498,071 bytes), as Keras pins it.
@@ -544,6 +589,77 @@ def _shapes(rng) -> dict:
 _LOADERS = {"digits": _digits, "textures": _textures, "shapes": _shapes, "faces": _faces}
 DATASETS = tuple(_LOADERS)
 
+#: Data sets you download once (``python -m cs231n_lib download NAME``); load_dataset reads them.
+DOWNLOADABLE = ("cifar10",)
+
+
+def _missing_cifar10(folder: Path, why: str) -> FileNotFoundError:
+    return FileNotFoundError(
+        f"CIFAR-10 is not in '{folder}' ({why}). Download it once (about 170 MB) with\n"
+        f"    {DOWNLOAD_COMMAND}\n"
+        f"which puts it in {data_home()} (set ${DATA_ENV} to choose another folder, or pass "
+        f"root=). {_OFFLINE_HINT}"
+    )
+
+
+@functools.lru_cache(maxsize=1)
+def _cifar10_base(folder: str, stamp: tuple) -> dict:
+    """{split: (uint8 (N, 3, 32, 32), int64 labels)} of the files in ``folder``, kept in memory
+    (``stamp`` = the files' sizes and times, so a new download is read again)."""
+    root = Path(folder)
+    train = [load_CIFAR_batch(root / n, np.uint8) for n in CIFAR10_TRAIN_FILES]
+    X = np.concatenate([x for x, _ in train]).transpose(0, 3, 1, 2)
+    y = np.concatenate([t for _, t in train])
+    Xte, yte = load_CIFAR_batch(root / CIFAR10_TEST_FILE, np.uint8)
+    n_val = min(1000, len(y) // 10)  # CS231n's 49,000 / 1,000 split of the 50,000
+    out = {
+        "train": (X[:len(y) - n_val], y[:len(y) - n_val]),
+        "val": (X[len(y) - n_val:], y[len(y) - n_val:]),
+        "test": (Xte.transpose(0, 3, 1, 2), yte),
+    }
+    for Xs, _ in out.values():
+        Xs.flags.writeable = False
+    return out
+
+
+def status() -> str:
+    """One line for ``python -m cs231n_lib doctor``: which data sets this machine has.
+
+    The bundled sets always are; CIFAR-10 is 'present' (with its folder) once its files are
+    all there, else 'not downloaded' with the command that fetches it.
+    """
+    folder = cifar10_folder()
+    if folder.is_dir() and not _complete(folder):
+        cifar = f"cifar10: present in {folder}"
+    elif folder.is_dir():
+        cifar = f"cifar10: incomplete in {folder} (delete it and run `{DOWNLOAD_COMMAND}`)"
+    else:
+        cifar = f"cifar10: not downloaded (`{DOWNLOAD_COMMAND}` puts it in {folder.parent})"
+    return f"data sets: {', '.join(DATASETS)} (bundled); {cifar}"
+
+
+def _cifar10(rng, root=None) -> dict:
+    """CIFAR-10 from its Python files, in the bundled loaders' layout (uint8 NCHW images)."""
+    folder = cifar10_folder(root)
+    if not folder.is_dir():
+        raise _missing_cifar10(folder, "the folder does not exist")
+    missing = _complete(folder)
+    if missing:
+        raise _missing_cifar10(folder, f"it lacks {', '.join(missing)}")
+    names = (*CIFAR10_TRAIN_FILES, CIFAR10_TEST_FILE)
+    stamp = tuple((st.st_size, st.st_mtime_ns) for st in ((folder / n).stat() for n in names))
+    base = _cifar10_base(str(folder.resolve()), stamp)
+    d = {"class_names": cifar10_class_names(folder), "index": {}}
+    offset = {"train": 0, "val": len(base["train"][1]), "test": 0}
+    for split, (X, y) in base.items():
+        d[f"X_{split}"], d[f"y_{split}"] = X, y.copy()
+        d["index"][split] = offset[split] + np.arange(len(y))  # row in the training / test files
+    d["info"] = {
+        "source": str(folder),
+        "licence": "CIFAR-10 (Krizhevsky, 2009), https://www.cs.toronto.edu/~kriz/cifar.html",
+    }
+    return d
+
 
 def _resize(X: np.ndarray, size) -> np.ndarray:
     """Bilinear resize of every image in X (N, C, H, W) to (N, C, *size)."""
@@ -581,11 +697,13 @@ def load_dataset(
     num_test: int | None = None,
     channels: int | None = None,
     dtype=np.float32,
+    root=None,
 ) -> Dataset:
-    """Load one of the bundled offline data sets, split into train / val / test.
+    """Load a data set, split into train / val / test: a bundled one, or CIFAR-10.
 
     Args:
-        name: one of ``DATASETS``: 'digits', 'textures', 'shapes', 'faces'.
+        name: one of ``DATASETS``: 'digits', 'textures', 'shapes', 'faces' (bundled, offline),
+            or 'cifar10' (download it once with ``python -m cs231n_lib download cifar10``).
         seed: int or numpy Generator. Picks the stratified split of 'digits' and 'faces', the
             order of every split, and which images ``num_*`` keep. The 'shapes' images and the
             'textures' patches themselves are fixed, so everyone sees the same data set.
@@ -598,6 +716,8 @@ def load_dataset(
         channels: None keeps the native channels; 1 turns colour into luminance; 3 repeats a
             grey channel three times (to feed a CIFAR-shaped network).
         dtype: float dtype of the images (float32 by default).
+        root: 'cifar10' only: the folder holding ``cifar-10-batches-py`` (or that folder
+            itself); default :func:`data_home` (``$CS231N_DATA`` or a per-user cache folder).
 
     Returns a :class:`Dataset`: X_* (N, C, H, W) with values in [0, 1] before mean
     subtraction, y_* (N,) int64, class_names, mean_image (or None) and info (source, licence).
@@ -607,12 +727,19 @@ def load_dataset(
         textures  3840 / 960 / 960, 1 x 32 x 32,  8 classes
         shapes   10000 / 1000 / 2000, 3 x 32 x 32, 10 classes
         faces      120 / 40 / 40,  1 x 25 x 25,   2 classes
+        cifar10  49000 / 1000 / 10000, 3 x 32 x 32, 10 classes (val: the last 1000 training
+                 images, as in CS231n; a tenth of the training files for a smaller copy)
 
     Raises ValueError for an unknown name (the message lists the known ones), split sizes
-    larger than the set, or a bad ``resize`` / ``channels``.
+    larger than the set, or a bad ``resize`` / ``channels``; FileNotFoundError naming the
+    folder and the download command when CIFAR-10 is not there.
     """
-    if name not in _LOADERS:
-        raise ValueError(f"unknown data set {name!r}; the bundled ones are {', '.join(DATASETS)}")
+    if name not in _LOADERS and name not in DOWNLOADABLE:
+        raise ValueError(f"unknown data set {name!r}; the bundled ones are {', '.join(DATASETS)}, "
+                         f"and {', '.join(DOWNLOADABLE)} after `{DOWNLOAD_COMMAND}`")
+    if root is not None and name not in DOWNLOADABLE:
+        raise ValueError(f"root= is for downloaded data sets ({', '.join(DOWNLOADABLE)}); "
+                         f"'{name}' ships with the course")
     if channels not in (None, 1, 3):
         raise ValueError(f"channels must be None, 1 or 3, got {channels!r}")
     if dtype is None or not np.issubdtype(np.dtype(dtype), np.floating):
@@ -635,7 +762,7 @@ def load_dataset(
     if not isinstance(subtract_mean, bool | np.bool_):
         raise TypeError(f"subtract_mean must be True or False, got {subtract_mean!r}")
     rng = _as_rng(seed)
-    d = _LOADERS[name](rng)
+    d = _cifar10(rng, root) if name == "cifar10" else _LOADERS[name](rng)
 
     for split, n in (("train", num_train), ("val", num_val), ("test", num_test)):
         y = d[f"y_{split}"]
@@ -992,7 +1119,7 @@ def load_CIFAR10(ROOT, dtype=np.float64):
     root = Path(ROOT)
     if not root.is_dir():
         raise FileNotFoundError(
-            f"CIFAR-10 folder '{root}' does not exist. Download it with "
+            f"CIFAR-10 folder '{root}' does not exist. Download it with `{DOWNLOAD_COMMAND}` or "
             f"download_cifar10('{root.parent}') (needs internet, about 170 MB), or unpack "
             f"cifar-10-python.tar.gz there yourself. {_OFFLINE_HINT}"
         )
@@ -1023,10 +1150,11 @@ def get_CIFAR10_data(num_training: int = 49000, num_validation: int = 1000,
     Returns a :class:`Dataset` (reads like CS231n's dict): X_train (num_training, 3, 32, 32),
     X_val (num_validation, 3, 32, 32), X_test (num_test, 3, 32, 32), floats in ``dtype``
     (0..255 minus the mean), y_* int64, mean_image (3, 32, 32) when subtract_mean.
-    ``cifar10_dir`` defaults to ``CIFAR10_DIR`` (datasets/cifar-10-batches-py).
+    ``cifar10_dir`` defaults to :func:`cifar10_folder` (where ``python -m cs231n_lib download
+    cifar10`` puts it, or datasets/cifar-10-batches-py if it is there).
     Raises ValueError if the split sizes ask for more images than the files hold.
     """
-    root = Path(cifar10_dir) if cifar10_dir is not None else CIFAR10_DIR
+    root = Path(cifar10_dir) if cifar10_dir is not None else cifar10_folder()
     Xtr, Ytr, Xte, Yte = load_CIFAR10(root, dtype)
     for arg, n in (("num_training", num_training), ("num_validation", num_validation),
                    ("num_test", num_test)):  # fmt: skip
@@ -1093,67 +1221,100 @@ def _compare(h256, h5, sha256, md5) -> str | None:
     return None
 
 
+def _part_file(archive: Path) -> Path:
+    """Where an unfinished download of ``archive`` lives (kept so that a rerun resumes)."""
+    return archive.with_name(archive.name + ".part")
+
+
+def _hash_file(path: Path, *hashes) -> None:
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            for h in hashes:
+                h.update(chunk)
+
+
 def _fetch(url: str, archive: Path, sha256, md5, timeout: float, progress: bool) -> None:
-    """Stream ``url`` into a temporary file beside ``archive``; verify; rename into place."""
-    fd, tmp_name = tempfile.mkstemp(dir=archive.parent, prefix=f".{archive.name}.", suffix=".part")
-    tmp = Path(tmp_name)
+    """Download ``url`` into ``archive.part``, resuming a earlier partial download with an
+    HTTP Range request; verify the whole file's hashes; only then rename it to ``archive``.
+
+    A broken or truncated transfer keeps the ``.part`` file and says to run again (the next
+    run asks for the missing bytes only; a server that ignores Range sends the whole file
+    again and the download restarts cleanly). A file with the wrong hash is deleted.
+    """
+    part = _part_file(archive)
+    have = part.stat().st_size if part.is_file() else 0
+    headers = {"User-Agent": "convnet-course"}
+    if have:
+        headers["Range"] = f"bytes={have}-"
+    resp = None
     try:
-        request = urllib.request.Request(url, headers={"User-Agent": "convnet-course"})
-        try:
-            resp = urllib.request.urlopen(request, timeout=timeout)
-        except urllib.error.HTTPError as exc:
+        resp = urllib.request.urlopen(urllib.request.Request(url, headers=headers),
+                                      timeout=timeout)  # fmt: skip
+    except urllib.error.HTTPError as exc:
+        if not (exc.code == 416 and have):  # 416: nothing after byte `have`: we have it all
             raise DownloadError(f"{url} answered HTTP {exc.code} ({exc.reason}). "
                                 f"Check the url. {_OFFLINE_HINT}") from exc  # fmt: skip
-        except (urllib.error.URLError, TimeoutError, ConnectionError) as exc:
-            reason = getattr(exc, "reason", exc)
-            raise DownloadError(
-                f"Could not reach {url} ({reason}): this machine seems to be offline, or the "
-                f"server is unreachable. {_OFFLINE_HINT} With the archive on a USB stick, copy "
-                f"cifar-10-python.tar.gz into '{archive.parent}' and call download_cifar10 again."
-            ) from exc
-        h256, h5, got = hashlib.sha256(), hashlib.md5(usedforsecurity=False), 0
-        with resp, os.fdopen(fd, "wb") as out:
-            fd = None
+    except (urllib.error.URLError, TimeoutError, ConnectionError) as exc:
+        reason = getattr(exc, "reason", exc)
+        kept = f" The {have:,} bytes fetched so far are kept for the next try." if have else ""
+        raise DownloadError(
+            f"Could not reach {url} ({reason}): this machine seems to be offline, or the "
+            f"server is unreachable.{kept} {_OFFLINE_HINT} With the archive on a USB stick, "
+            f"copy cifar-10-python.tar.gz into '{archive.parent}' and run the download again."
+        ) from exc
+
+    h256, h5 = hashlib.sha256(), hashlib.md5(usedforsecurity=False)
+    if resp is not None:
+        with resp:
+            resumed = have > 0 and getattr(resp, "status", None) == 206
+            if resumed:
+                _hash_file(part, h256, h5)  # the bytes already here, then the new ones
+            else:
+                have = 0  # a fresh download (or a server that ignores Range): start over
             length = resp.headers.get("Content-Length")
-            total = int(length) if length and length.isdigit() else None
+            total = have + int(length) if length and length.isdigit() else None
+            got = have
             bar = None
             if progress:
                 from tqdm.auto import tqdm
 
-                bar = tqdm(total=total, unit="B", unit_scale=True, desc="cifar-10-python.tar.gz")
+                bar = tqdm(total=total, initial=have, unit="B", unit_scale=True,
+                           desc=archive.name)  # fmt: skip
             try:
-                while chunk := resp.read(1 << 20):
-                    out.write(chunk)
-                    h256.update(chunk)
-                    h5.update(chunk)
-                    got += len(chunk)
-                    if bar is not None:
-                        bar.update(len(chunk))
+                with open(part, "ab" if resumed else "wb") as out:
+                    while chunk := resp.read(1 << 20):
+                        out.write(chunk)
+                        h256.update(chunk)
+                        h5.update(chunk)
+                        got += len(chunk)
+                        if bar is not None:
+                            bar.update(len(chunk))
             except (OSError, http.client.HTTPException) as exc:  # reset, timeout, disk full
                 raise DownloadError(
                     f"the download from {url} broke off after {got:,} bytes "
-                    f"({type(exc).__name__}: {exc}); nothing was kept, run again."
+                    f"({type(exc).__name__}: {exc}). They are kept in '{part}': run the same "
+                    "command again to resume."
                 ) from exc
             finally:
                 if bar is not None:
                     bar.close()
-        if total is not None and got != total:
+        if total is not None and got < total:
             raise DownloadError(
-                f"the download from {url} is truncated: got {got:,} of {total:,} bytes "
-                "(the connection closed early). Nothing was kept; run again."
+                f"the download from {url} is truncated: got {got:,} of {total:,} bytes (the "
+                f"connection closed early). They are kept in '{part}': run the same command "
+                "again to resume."
             )
-        problem = _compare(h256, h5, sha256, md5)
-        if problem:
-            raise DownloadError(
-                f"the file downloaded from {url} is not the expected archive: {problem}. "
-                "Nothing was kept. If you pass your own url, pass its sha256 (and md5=None) too."
-            )
-        _usual_permissions(tmp)
-        os.replace(tmp, archive)
-    finally:
-        if fd is not None:
-            os.close(fd)
-        tmp.unlink(missing_ok=True)
+    else:
+        _hash_file(part, h256, h5)
+    problem = _compare(h256, h5, sha256, md5)
+    if problem:
+        part.unlink(missing_ok=True)
+        raise DownloadError(
+            f"the file downloaded from {url} is not the expected archive: {problem}. It was "
+            "deleted. If you pass your own url, pass its sha256 (and md5=None) too."
+        )
+    _usual_permissions(part)
+    os.replace(part, archive)
 
 
 def _check_url(url) -> None:
@@ -1215,14 +1376,20 @@ def download_cifar10(dest=None, *, url: str = CIFAR10_URL, sha256: str | None = 
                      keep_archive: bool = False, progress: bool = True) -> Path:  # fmt: skip
     """Download and unpack CIFAR-10 (python version, ~170 MB) into ``dest``. Needs internet.
 
-    Steps: stream ``url`` into a temporary file in ``dest``; check its length against the
-    server's Content-Length and its SHA-256 and MD5 against the published ones; rename it to
-    cifar-10-python.tar.gz; unpack into a temporary folder and rename that to
-    ``dest/cifar-10-batches-py``. A failure at any step leaves no partial file behind.
-    An archive already in ``dest`` (say, copied from a USB stick) is verified and used.
+    The command line ``python -m cs231n_lib download cifar10`` calls this.
+
+    Steps: stream ``url`` into ``dest/cifar-10-python.tar.gz.part`` with a progress bar;
+    check its length against the server's Content-Length and its SHA-256 and MD5 against the
+    published ones; rename it to cifar-10-python.tar.gz; unpack into a temporary folder and
+    rename that to ``dest/cifar-10-batches-py`` (so a half-unpacked set never has that name).
+    An interrupted or truncated download keeps its ``.part`` file and the next call resumes
+    it (an HTTP Range request; a server without Range support restarts it cleanly); a file
+    with the wrong checksum is deleted. An archive already in ``dest`` (say, copied from a USB
+    stick) is verified and used.
 
     Args:
-        dest: folder to hold cifar-10-batches-py (default: the course's datasets/ folder).
+        dest: folder to hold cifar-10-batches-py (default: :func:`data_home`, that is
+            ``$CS231N_DATA`` or a per-user cache folder, where load_dataset('cifar10') looks).
         url: where to fetch from (https by default; file:// works too).
         sha256, md5: expected hashes of the archive; None skips that check.
         timeout: seconds to wait for the server at each step.
@@ -1232,7 +1399,7 @@ def download_cifar10(dest=None, *, url: str = CIFAR10_URL, sha256: str | None = 
     Returns the path of ``cifar-10-batches-py``. Raises DownloadError with a plain-words
     message (offline, HTTP error, truncated, wrong checksum, bad archive).
     """
-    dest = Path(dest) if dest is not None else DATA_DIR
+    dest = Path(dest).expanduser() if dest is not None else data_home()
     _check_url(url)
     _check_folder(dest, "dest")
     dest.mkdir(parents=True, exist_ok=True)

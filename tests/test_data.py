@@ -461,7 +461,6 @@ def test_archive_already_in_place_is_verified_and_used_offline(archive, tmp_path
     [
         ("/cifar.tar.gz", {"sha256": "0" * 64}, "SHA-256 is [0-9a-f]{64}, expected 0000"),
         ("/cifar.tar.gz", {"sha256": None, "md5": "f" * 32}, "MD5 is"),
-        ("/truncated.tar.gz", {"sha256": None, "md5": None}, "truncated: got 1,000 of"),
         ("/missing.tar.gz", {}, "HTTP 404"),
     ],
 )
@@ -470,6 +469,14 @@ def test_download_failures_leave_nothing_behind(server, tmp_path, route, hashes,
     with pytest.raises(data.DownloadError, match=match):
         data.download_cifar10(tmp_path, url=base + route, progress=False, **hashes)
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_truncated_download_keeps_only_its_part_file_to_resume(server, tmp_path):
+    base, _ = server  # (the resume itself: tests/test_cifar10.py)
+    with pytest.raises(data.DownloadError, match="truncated: got 1,000 of .*resume"):
+        data.download_cifar10(tmp_path, url=base + "/truncated.tar.gz", progress=False,
+                              sha256=None, md5=None)
+    assert [p.name for p in tmp_path.iterdir()] == ["cifar-10-python.tar.gz.part"]
 
 
 def test_offline_message_points_at_the_bundled_sets(tmp_path):
