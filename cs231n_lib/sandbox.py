@@ -76,6 +76,7 @@ KEEP_VARS = ("PATH", "LANG", "LANGUAGE", "TZ", "PYTHONPATH", "PYTHONHASHSEED", "
              "OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS",
              "NUMEXPR_NUM_THREADS", "VECLIB_MAXIMUM_THREADS", "TORCH_NUM_THREADS")
 KEEP_PREFIXES = ("LC_", "CS231N_", "NBGRADER_")
+_OWN_PACKAGE = Path(__file__).resolve().parent     # cs231n_lib as the grader imports it
 SYSTEM_DIRS = ("/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32", "/etc")
 
 
@@ -280,6 +281,12 @@ def _bwrap_command(workdir: Path, rundir: Path, limits: Limits, readable, env: d
     mounts.sort(key=lambda m: len(m[0].parts))
     for path, how in mounts:
         cmd += [how, str(path), str(path)]
+    # An installed (non-editable) copy of this library in the venv holds the answers: hide it.
+    # The kernel imports the library copy on its PYTHONPATH (a readable path) instead.
+    own = _OWN_PACKAGE
+    exposed = [p for p, how in mounts if how == "--ro-bind"] + [Path(d) for d in SYSTEM_DIRS]
+    if any(_inside(own, p) for p in exposed) and not any(_inside(own, r) for r in readable):
+        cmd += ["--tmpfs", str(own), "--remount-ro", str(own)]
     # bwrap creates the missing parents of a mount point with mode 700 (e.g. /root above a
     # pyenv interpreter): open them up, except those that are host folders.
     tmpfs = {Path(p) for p in ("/", "/tmp", "/dev/shm", HOME, "/proc", "/dev")}

@@ -12,6 +12,8 @@ import json
 import os
 import shutil
 import socket
+import subprocess
+import sys
 import threading
 import time
 from pathlib import Path
@@ -441,3 +443,56 @@ def test_cwd_outside_the_sandbox_is_refused(tmp_path, layout):
     with sandbox.kernel_manager(tmp_path / "work", env=layout["env"]) as km:
         with pytest.raises(ValueError, match="not visible in the sandbox"):
             execute(km, "1", resources={"metadata": {"path": str(REPO)}})
+
+
+@needs_bwrap
+def test_an_installed_copy_of_the_library_is_hidden(tmp_path, layout, monkeypatch):
+    """A non-editable install puts the full library (with answers) into the venv, which the
+    sandbox shows read-only: that folder must look empty inside."""
+    venv = tmp_path / "venv"
+    (venv / "cs231n_lib").mkdir(parents=True)
+    (venv / "cs231n_lib" / "layers.py").write_text("ANSWER = 42\n")
+    (venv / "other.txt").write_text("visible\n")
+    (tmp_path / "work").mkdir()
+    paths = sandbox._interpreter_paths() + [venv]
+    monkeypatch.setattr(sandbox, "_interpreter_paths", lambda: paths)
+    monkeypatch.setattr(sandbox, "_OWN_PACKAGE", venv / "cs231n_lib")
+    with sandbox.kernel_manager(tmp_path / "work", env=layout["env"]) as km:
+        cells = execute(km, f"import json, os\nprint(json.dumps({{"
+                            f"'lib': os.listdir({str(venv / 'cs231n_lib')!r}), "
+                            f"'venv': sorted(os.listdir({str(venv)!r}))}}))")
+    assert result(cells[0]) == {"lib": [], "venv": ["cs231n_lib", "other.txt"]}
+
+
+ORPHAN = """
+import asyncio, sys, tempfile, time
+from pathlib import Path
+from cs231n_lib import sandbox
+km = sandbox.kernel_manager(Path(sys.argv[1]))
+asyncio.run(km.start_kernel())
+print(km.uid, flush=True)
+time.sleep(300)
+"""
+
+
+@needs_bwrap
+@pytest.mark.skipif(os.geteuid() != 0, reason="finds the sandbox's processes by its own uid")
+def test_the_sandbox_dies_with_the_grader(tmp_path):
+    script = tmp_path / "grader.py"
+    script.write_text(ORPHAN)
+    (tmp_path / "work").mkdir()
+    grader = subprocess.Popen([sys.executable, str(script), str(tmp_path / "work")],
+                              stdout=subprocess.PIPE, text=True, cwd=REPO)
+    try:
+        uid = int(grader.stdout.readline())
+        deadline = time.monotonic() + 60
+        while not count_processes(uid) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert count_processes(uid) > 0
+    finally:
+        grader.kill()
+        grader.wait()
+    deadline = time.monotonic() + 10
+    while count_processes(uid) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert count_processes(uid) == 0, "the kernel outlived the grading process"
