@@ -552,6 +552,7 @@ def evaluate(model: nn.Module, data, batch_size: int = 256, device=None,
     Returns ``{'loss': mean loss per image, 'accuracy': fraction correct}``.
     Raises ValueError for malformed data or labels outside ``0..K-1``.
     """
+    batch_size = argcheck.integer(batch_size, "batch_size", minimum=1)
     X, y = _as_xy(data, "data")
     device = _place(model, device)
     loss_fn = nn.CrossEntropyLoss() if loss_fn is None else loss_fn
@@ -575,6 +576,7 @@ def predict(model: nn.Module, X, batch_size: int = 256, device=None, tta: str | 
     Returns a NumPy array: int64 labels, or float32 probabilities if ``return_probs``.
     Raises ValueError if X is not a 4-D batch or tta is not one of the modes.
     """
+    batch_size = argcheck.integer(batch_size, "batch_size", minimum=1)
     X = _check_images(X, "X")
     device = _place(model, device)
 

@@ -327,6 +327,14 @@ def test_fit_names_a_bad_argument(kwargs, match):
         train.fit(model, d, progress=False, device="cpu", **kwargs)
 
 
+def test_evaluate_and_predict_name_a_bad_batch_size():
+    model, d = _fit_args()
+    with pytest.raises(TypeError, match="batch_size must be an int"):
+        train.evaluate(model, d, batch_size=2.5)
+    with pytest.raises(ValueError, match="batch_size must be at least 1"):
+        train.predict(model, d[0], batch_size=0, tta="flip")
+
+
 def test_tta_predict_names_a_bad_batch_size_and_an_empty_batch():
     x = np.zeros((2, 3, 8, 8), dtype=np.float32)
 
