@@ -652,17 +652,22 @@ def max_pool_backward_fast(dout, cache):
     tiles = ph == pw == stride  # windows tile the input: every pixel in exactly one window
     dx = np.empty(x.shape, dtype=dout.dtype) if tiles else np.zeros(x.shape, dtype=dout.dtype)
     taken = np.zeros(out.shape, dtype=bool)
-    nan_max = np.isnan(out) if np.isnan(out.min()) else None  # NaN == NaN is False; min has NaN
     for (_, view), (_, grid) in zip(_window_offsets(x, ph, pw, stride, H_out, W_out),
                                     _window_offsets(dx, ph, pw, stride, H_out, W_out),
                                     strict=True):
-        hits = view == out if nan_max is None else (view == out) | (nan_max & np.isnan(view))
-        wins = hits & ~taken
+        wins = (view == out) & ~taken
         taken |= wins
         if tiles:
             np.multiply(dout, wins, out=grid)
         else:
             grid += dout * wins  # overlapping windows add up
+    if not taken.all():  # a window whose max is NaN (NaN == NaN is False): its first NaN wins
+        for (_, view), (_, grid) in zip(_window_offsets(x, ph, pw, stride, H_out, W_out),
+                                        _window_offsets(dx, ph, pw, stride, H_out, W_out),
+                                        strict=True):
+            wins = np.isnan(view) & ~taken
+            taken |= wins
+            grid += dout * wins
     return dx
 
 
