@@ -59,6 +59,7 @@ from pathlib import Path
 from jupyter_client.kernelspec import KernelSpec
 from jupyter_client.manager import AsyncKernelManager
 from jupyter_core.utils import run_sync
+from traitlets import Dict, Instance, List, Unicode
 
 from . import course
 
@@ -371,33 +372,70 @@ def _chown_tree(folder: Path, uid: int) -> None:
 
 class SandboxKernelManager(AsyncKernelManager):
     """An AsyncKernelManager whose kernel (``python -m ipykernel_launcher -f conn.json``) runs
-    inside bwrap. Build it with :func:`kernel_manager`."""
+    inside bwrap. Build it with :func:`kernel_manager`, or let nbclient/nbgrader build it::
 
-    def __init__(self, workdir: Path, limits: Limits = DEFAULT_LIMITS, readable=(),
-                 env: dict | None = None, **kwargs):
+        c.Execute.kernel_manager_class = "cs231n_lib.sandbox.SandboxKernelManager"
+        c.SandboxKernelManager.readable = [str(lib), str(datasets)]
+        c.SandboxKernelManager.limits = sandbox.Limits(memory=2 * 2**30)
+
+    Without a ``workdir`` the folder nbclient starts the kernel in (``cwd``, the notebook's
+    folder) becomes the workdir.
+    """
+
+    workdir = Unicode(None, allow_none=True,
+                      help="The only writable host folder (the submission's working copy); "
+                           "default: the folder the kernel is started in").tag(config=True)
+    readable = List(Unicode(), help="Host paths shown read-only at the same paths "
+                                    "(library copy, data sets)").tag(config=True)
+    limits = Instance(Limits, args=(), help="Resource limits (sandbox.Limits)").tag(config=True)
+    sandbox_env = Dict(None, allow_none=True,
+                       help="Environment to filter for the kernel (default os.environ)"
+                       ).tag(config=True)
+
+    def __init__(self, workdir: Path | None = None, limits: Limits | None = None,
+                 readable=None, env: dict | None = None, **kwargs):
         super().__init__(transport="ipc", **kwargs)
         check()
-        self.workdir = Path(workdir).absolute()
-        if not self.workdir.is_dir():
-            raise ValueError(f"workdir {self.workdir} is not a folder: create it and put the "
-                             "submission's working copy in it")
-        if self.workdir == Path("/"):
-            raise ValueError("workdir '/' would make the whole machine writable")
-        if not isinstance(limits, Limits):
-            raise TypeError(f"limits must be a sandbox.Limits, got {type(limits).__name__}")
-        self.limits = limits
-        self.readable = _readable_paths(readable)
+        if workdir is not None:
+            self.workdir = str(workdir)
+        if limits is not None:
+            if not isinstance(limits, Limits):
+                raise TypeError(f"limits must be a sandbox.Limits, got {type(limits).__name__}")
+            self.limits = limits
+        if readable is not None:
+            self.readable = [str(p) for p in readable]
+        if env is not None:
+            self.sandbox_env = dict(env)
+        if self.workdir is not None:
+            self._check_workdir(Path(self.workdir))
+        self._readable = _readable_paths(self.readable)
         self.python = sys.executable
-        self.env = sandbox_env(env, self.python)
+        self.env = sandbox_env(self.sandbox_env, self.python)
         self.rundir: Path | None = None
         self.slot: _UidSlot | None = None
-        self.cwd: Path = self.workdir
+        self.cwd: Path | None = None
         self.exit_status: int | None = None     # the sandbox's exit status, once it ended
         self.died: bool = False                  # it ended before anyone asked it to
-        self._kernel_spec = KernelSpec(
+        self._sandbox_spec = KernelSpec(
             argv=[self.python, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
             display_name="Python 3 (sandboxed)", language="python",
             interrupt_mode="message", env={}, metadata={})
+
+    @property
+    def kernel_spec(self) -> KernelSpec:
+        """Always the sandbox's own spec (whatever kernel name the notebook asks for):
+        interrupts go as messages, since a signal to bwrap would not reach the kernel."""
+        return self._sandbox_spec
+
+    @staticmethod
+    def _check_workdir(workdir: Path) -> Path:
+        workdir = workdir.absolute()
+        if not workdir.is_dir():
+            raise ValueError(f"workdir {workdir} is not a folder: create it and put the "
+                             "submission's working copy in it")
+        if workdir == Path("/"):
+            raise ValueError("workdir '/' would make the whole machine writable")
+        return workdir
 
     @property
     def uid(self) -> int | None:
@@ -405,6 +443,8 @@ class SandboxKernelManager(AsyncKernelManager):
         return self.slot.uid if self.slot else None
 
     def _prepare(self) -> None:
+        if self.workdir is None:
+            self.workdir = str(self._check_workdir(self.cwd or Path.cwd()))
         if self.rundir is None:
             self.rundir = Path(tempfile.mkdtemp(prefix="cs231n-sbx-"))
             self.connection_file = str(self.rundir / "kernel.json")
@@ -412,13 +452,14 @@ class SandboxKernelManager(AsyncKernelManager):
         if os.geteuid() == 0 and self.slot is None:
             self.slot = _UidSlot.acquire()
         if self.slot:
-            _chown_tree(self.workdir, self.slot.uid)
+            _chown_tree(Path(self.workdir), self.slot.uid)
 
     async def _async_pre_start_kernel(self, **kw):
         cwd = kw.pop("cwd", None)
         if cwd is not None:
             cwd = Path(cwd).absolute()
-            if not (_inside(cwd, self.workdir) or any(_inside(cwd, p) for p in self.readable)):
+            if self.workdir is not None and not (_inside(cwd, Path(self.workdir).absolute())
+                                                 or any(_inside(cwd, p) for p in self._readable)):
                 raise ValueError(f"the kernel's folder {cwd} is not visible in the sandbox: "
                                  f"use the workdir {self.workdir} (or a folder inside it)")
             self.cwd = cwd
@@ -428,9 +469,9 @@ class SandboxKernelManager(AsyncKernelManager):
         if self.slot:
             os.chown(self.rundir, self.slot.uid, self.slot.uid)
             os.chown(self.connection_file, self.slot.uid, self.slot.uid)
-        cmd, self._args_fd = _bwrap_command(self.workdir, self.rundir, self.limits,
-                                            self.readable, self.env, self.uid, kernel_cmd,
-                                            self.cwd)
+        workdir = Path(self.workdir).absolute()
+        cmd, self._args_fd = _bwrap_command(workdir, self.rundir, self.limits, self._readable,
+                                            self.env, self.uid, kernel_cmd, self.cwd or workdir)
         kw["pass_fds"] = (self._args_fd,)
         kw["cwd"] = str(self.rundir)
         kw["env"] = {"PATH": "/usr/bin:/bin", "LANG": self.env["LANG"]}

@@ -446,6 +446,29 @@ def test_cwd_outside_the_sandbox_is_refused(tmp_path, layout):
 
 
 @needs_bwrap
+def test_nbclient_can_build_the_manager_from_config(tmp_path, layout):
+    """The way nbgrader's Execute would use it: kernel_manager_class + config, the notebook's
+    folder (nbclient's cwd) as the workdir; nbclient shuts it down itself."""
+    from traitlets.config import Config
+
+    config = Config()
+    config.SandboxKernelManager.sandbox_env = layout["env"]
+    config.SandboxKernelManager.readable = [str(layout["lib"])]
+    config.SandboxKernelManager.limits = sandbox.Limits(file_size=1000)
+    nb = make_nb("import json, os, cs231n_lib\nopen('out.txt', 'w').write('x')\n"
+                 "print(json.dumps({'uid': os.getuid(), 'lib': cs231n_lib.__file__}))",
+                 "with open('big.txt', 'w') as f:\n    f.write('x' * 5000)")
+    client = nbclient.NotebookClient(nb, config=config, allow_errors=True, timeout=120,
+                                     kernel_manager_class=sandbox.SandboxKernelManager,
+                                     resources={"metadata": {"path": str(tmp_path)}})
+    client.execute()
+    out = result(nb.cells[0])
+    assert out["uid"] != 0 and out["lib"].startswith(str(layout["lib"]))
+    assert (tmp_path / "out.txt").read_text() == "x"
+    assert "File too large" in error(nb.cells[1])[1]
+
+
+@needs_bwrap
 def test_an_installed_copy_of_the_library_is_hidden(tmp_path, layout, monkeypatch):
     """A non-editable install puts the full library (with answers) into the venv, which the
     sandbox shows read-only: that folder must look empty inside."""
