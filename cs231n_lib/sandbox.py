@@ -571,6 +571,34 @@ def kernel_manager(workdir: Path, *, limits: Limits = DEFAULT_LIMITS, readable=(
     return SandboxKernelManager(workdir, limits=limits, readable=readable, env=env)
 
 
+@functools.cache
+def nbgrader_execute():
+    """nbgrader's ``Execute`` preprocessor with its kernels sandboxed.
+
+    ``Execute`` passes ``kernel_manager_class=AsyncKernelManager`` to its base class itself,
+    which beats ``c.Execute.kernel_manager_class`` in a config, so replace the class instead::
+
+        from nbgrader.converters import Autograde
+        c.Autograde.autograde_preprocessors = [
+            sandbox.nbgrader_execute() if p.__name__ == "Execute" else p
+            for p in Autograde.autograde_preprocessors.default_value]
+        c.SandboxKernelManager.readable = [str(lib), str(datasets)]
+        c.SandboxKernelManager.sandbox_env = env       # default os.environ, filtered
+
+    The kernel's workdir is then the folder nbgrader runs the notebook in (the student's
+    ``submitted/STUDENT/NAME`` folder); ``Execute``'s own settings (timeout,
+    interrupt_on_timeout, error_on_timeout) apply unchanged.
+    """
+    from nbgrader.preprocessors import Execute
+
+    class SandboxedExecute(Execute):
+        def __init__(self, *args, **kwargs):
+            kwargs.setdefault("kernel_manager_class", SandboxKernelManager)
+            super().__init__(*args, **kwargs)
+
+    return SandboxedExecute
+
+
 # --------------------------------------------------------------------------------------------
 # Plain words for what a limit did
 # --------------------------------------------------------------------------------------------

@@ -469,6 +469,22 @@ def test_nbclient_can_build_the_manager_from_config(tmp_path, layout):
 
 
 @needs_bwrap
+def test_nbgraders_execute_runs_sandboxed(tmp_path, layout):
+    from traitlets.config import Config
+
+    config = Config()
+    config.SandboxKernelManager.sandbox_env = layout["env"]
+    execute_class = sandbox.nbgrader_execute()
+    assert execute_class.__name__ == "SandboxedExecute"
+    preprocessor = execute_class(config=config, timeout=60)
+    assert preprocessor.kernel_manager_class is sandbox.SandboxKernelManager
+    solutions = str(REPO / "solutions")
+    nb = make_nb(f"import os\nprint(os.getuid() != 0, os.path.exists({solutions!r}))")
+    nb, _ = preprocessor.preprocess(nb, {"metadata": {"path": str(tmp_path)}})
+    assert printed(nb.cells[0]).strip() == "True False"
+
+
+@needs_bwrap
 def test_an_installed_copy_of_the_library_is_hidden(tmp_path, layout, monkeypatch):
     """A non-editable install puts the full library (with answers) into the venv, which the
     sandbox shows read-only: that folder must look empty inside."""
