@@ -37,7 +37,21 @@ Use (the grading engine)::
             notes.append(sandbox.describe_death(km))
 
 ``NotebookClient`` does not shut down a kernel manager it was given: leaving the ``with`` block
-(or calling ``km.close()``) does, and removes the run folder.
+(or calling ``km.close()``) does, and removes the run folder. Inside nbgrader's Autograde use
+:func:`nbgrader_execute` instead; the kernel then runs in (and may write only) the student's
+``submitted`` folder.
+
+What the caller decides:
+
+- ``workdir`` holds the submission's files and nothing else: never the notebook with the restored
+  hidden tests (nbclient keeps it in the grader's memory and sends one cell at a time), never the
+  gradebook. After the run its contents are the student's: do not follow symlinks in it.
+- ``readable`` names what the kernel may read: the stubbed library copy on its PYTHONPATH and the
+  data sets (a symlink directly inside a readable folder, like the grading template's
+  ``lib/datasets``, is followed). Compile the library copy once (``python -m compileall``): the
+  kernel cannot write ``__pycache__`` there.
+- ``env``: PYTHONPATH pointing at that copy, CS231N_*/NBGRADER_* and the thread counts; anything
+  else (HOME, secrets) is dropped.
 """
 
 from __future__ import annotations
@@ -65,8 +79,9 @@ from . import course
 
 INSTALL_HINT = ("Install bubblewrap: Debian/Ubuntu `sudo apt-get install bubblewrap`, "
                 "Fedora `sudo dnf install bubblewrap`; user namespaces must be enabled "
-                "(sysctl kernel.unprivileged_userns_clone=1 where the kernel has that switch) "
-                "unless the grader runs as root.")
+                "(sysctl kernel.unprivileged_userns_clone=1 where the kernel has that switch; "
+                "on Ubuntu 24.04 and later AppArmor also restricts them: "
+                "kernel.apparmor_restrict_unprivileged_userns=0) unless the grader runs as root.")
 
 HOME = "/home/student"           # the sandbox's private home folder (a tmpfs)
 UID_BASE = 1_900_000_000         # sandbox uids when the grader is root: UID_BASE + slot
