@@ -346,6 +346,12 @@ def test_patched_checks_and_a_library_answer_earn_nothing():
                          "check_close = lambda *a, **k: None\n"
                          "_checks.close = lambda *a, **k: None\n"
                          "_gc.check_close = lambda *a, **k: 0.0\n\n\n"
+                         "class _Numpy:\n"
+                         "    def __getattr__(self, name):\n"
+                         "        return getattr(_gc.np, name)\n\n"
+                         "    def allclose(self, *a, **k):\n"
+                         "        return True\n\n\n"
+                         "np = _Numpy()\n\n\n"
                          "def conv_backward_naive(dout, cache):\n"
                          "    x, w, b, _ = cache\n"
                          "    return np.zeros_like(x), np.zeros_like(w), np.zeros_like(b)\n",
@@ -361,7 +367,7 @@ def test_patched_checks_and_a_library_answer_earn_nothing():
     for patched in ("numpy.allclose", "cs231n_lib.checks.close",
                     "cs231n_lib.gradient_check.check_close"):
         assert patched in backward, notes
-    assert "rebound check_close" in backward
+    assert "rebound np" in backward
 
 
 _EQ = '''class _Eq:
