@@ -6,6 +6,7 @@ machine has one; the bundle checks use the real assignments (every assignment's 
 and zero are in ``test_grading_all.py``).
 """
 
+import html
 import json
 import os
 import re
@@ -314,11 +315,16 @@ def batch(toy, tmp_path_factory):
         "add": "from cs231n_lib.toy import reference_add as add",
         "square": "def square(x):\n    from cs231n_lib.toy import Helper\n"
                   "    return Helper().square(x)"}), flat=True)
-    put("hana", _answered(toy, {                                # correct, but noisy
+    hana = _answered(toy, {                                     # correct, but noisy
         **CORRECT,
         "add": "import sys\nimport warnings\n\ndef add(a, b):\n"
                "    warnings.warn('adding may overflow', RuntimeWarning)\n"
-               "    print('debug: in add', file=sys.stderr)\n    return a + b"}))
+               "    print('debug: in add', file=sys.stderr)\n    return a + b"})
+    hana.cells.append(new_markdown_cell("<script>alert('from markdown')</script>"))
+    hana.cells.append(new_code_cell("from IPython.display import HTML, display\n"
+                                    "display(HTML('<script>alert(' + '\"from output\")'"
+                                    " + '</script>'))"))
+    put("hana", hana)
     put("ivan", _answered(toy, {**CORRECT, "triple": "import os\nos._exit(0)"}))  # kernel dies
     results, skipped = grading.grade_all(subs, out, jobs=2, timeout=TIMEOUT,
                                          solutions=toy / "solutions",
@@ -373,14 +379,17 @@ def test_batch_writes_gradebook_and_feedback(batch):
                                        "test_square", "test_triple"]
     assert (rows["carl"]["total"], rows["carl"]["test_square"]) == ("2", "0")
     assert (rows["erin"]["status"], rows["erin"]["total"]) == ("error", "")
-    html = (out / TOY / "feedback" / "dana.html").read_text()
-    assert "Output truncated" in html and "student code crashed" in html
+    dana = (out / TOY / "feedback" / "dana.html").read_text()
+    assert "Output truncated" in dana and "student code crashed" in dana
     assert (out / TOY / "feedback" / "alice.html").stat().st_size > 1000
     assert not (out / TOY / "feedback" / "fay.html").exists()
     assert "test_add: 0/1 (AssertionError" in (out / TOY / "logs" / "dana.log").read_text()
     hana = (out / TOY / "feedback" / "hana.html").read_text()
     assert "adding may overflow" in hana and "debug: in add" in hana   # shown, not scored
     assert "Score: 4 / 4" in hana
+    # The feedback is safe to open: a student's markdown and HTML outputs carry no script.
+    assert "alert('from markdown')" in html.unescape(hana) and "<script>alert" not in hana
+    assert 'alert("from output")' not in hana
 
 
 def test_graded_at_is_when_each_student_was_graded(batch):
