@@ -1,27 +1,22 @@
-"""Grading with nbgrader: validate the course, autograde submissions, bundle assignments.
+"""Grading: validate the course, autograde submissions, bundle assignments.
 
 Instructor commands (``python -m cs231n_lib COMMAND``)::
 
-    validate [NAME ...]                    solutions pass all their tests, releases pass none
+    validate [NAME ...]                    solutions earn every point, releases none
     grade SUBMISSION.ipynb [--student S]   autograde one notebook: table, CSV row, feedback HTML
     grade-all DIR [--jobs N]               autograde a folder of submissions in parallel
     release --bundle DIR NAME ...          a student bundle: notebooks + library, no answers
 
-How a submission is graded. nbgrader keeps its gradebook in SQLite, and parallel
-``autograde`` runs that share one database fight over its locks. So every submission gets a
-course directory of its own: a copy of a *template* (``generate_assignment`` run once per
-assignment on ``solutions/NAME``), the submission under ``submitted/STUDENT/NAME/``, then
-nbgrader's ``autograde`` and ``generate_feedback`` in a fresh Python process. The parent reads
-nothing but that process's JSON result, so a crashed or hung grading run (killed after a hard
-time limit) costs one student's row, never the batch. nbgrader does the real work:
-
-* ``ClearOutput``/``OverwriteCells`` drop the student's outputs and restore every locked test
-  cell (and its hidden tests) from the source by checksum; deleted test cells are put back
-  (``OverwriteCells.add_missing_cells``); changed cell types are changed back.
-* ``Execute`` runs the notebook with a per-cell time limit (``--timeout``); a cell that runs
-  too long is interrupted and the rest of the notebook still runs.
-* nbgrader sets ``NBGRADER_EXECUTION=autograde`` while it executes (``validate`` sets
-  ``NBGRADER_EXECUTION=validate``), so ``runtime.fast_mode()`` is True during grading.
+How a batch is graded. One process grades the whole batch. Per assignment it builds a
+*template* once (:class:`_Templates`: the source notebook, nbgrader's release of it, and the
+library with this assignment's answers stubbed). Each submission is then graded by
+:func:`autograde.grade_notebook` in one of ``--jobs`` worker threads: restore the
+instructor's cells by grade_id, insert the guard cells, run the notebook with nbclient in a
+fresh kernel inside the bubblewrap sandbox (``cs231n_lib.sandbox``), score, write the
+feedback HTML. The kernel is a separate, sandboxed process, so a submission that crashes,
+loops or exhausts its memory costs its own row only; every step that can fail for one
+submission is caught and becomes that student's error note. ``NBGRADER_EXECUTION=autograde``
+is set in the kernel, so ``runtime.fast_mode()`` is True during grading (and validation).
 
 The kernel imports the *student's* library: the bundle's copy of ``cs231n_lib``, with the
 functions this assignment asks for stubbed out. So a submission cannot earn points by calling
@@ -29,7 +24,8 @@ the reference solution, and it runs exactly as it did on the student's machine.
 
 Results go to ``OUT/NAME/gradebook.csv`` (one row per student, one column per graded cell,
 merged by student: regrading replaces a row, a failed run keeps the old scores and says so),
-``OUT/NAME/feedback/STUDENT.html`` and ``OUT/NAME/logs/STUDENT.log``.
+``OUT/NAME/feedback/STUDENT.html`` and ``OUT/NAME/logs/STUDENT.log``. A file that is missing
+or unreadable is reported and gets no row.
 
 Library solutions. A library function that an assignment asks students to write carries a
 region opened by a line ``### BEGIN SOLUTION NAME`` (NAME the assignment's folder) and closed by
@@ -663,7 +659,8 @@ def _grade_one(sub: Submission, templates: _Templates, timeout: int, jobs: int,
                             + (f" ({outcome.reasons[q]})" if q in outcome.reasons else "")
                             for q, s in outcome.scores.items())
         html = autograde.feedback_html(outcome.nb, sub.student, name, outcome.scores,
-                                       outcome.max_scores, outcome.reasons, outcome.notes)
+                                       outcome.max_scores, outcome.reasons, outcome.notes,
+                                       trusted=tpl.trusted)
         folder = Path(out) / name / "feedback"
         folder.mkdir(parents=True, exist_ok=True)
         res.feedback = folder / f"{sub.student}.html"
