@@ -66,6 +66,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -373,6 +374,35 @@ def _launcher() -> ThreadPoolExecutor:
     return ThreadPoolExecutor(max_workers=1, thread_name_prefix="cs231n-sandbox-launcher")
 
 
+class _Tail:
+    """A pipe for a kernel's stdout/stderr, drained by a thread that keeps the last 8 KiB."""
+
+    KEEP = 8192
+
+    def __init__(self):
+        self._read_fd, self.write_fd = os.pipe()
+        self._data = bytearray()
+        self._thread = threading.Thread(target=self._drain, daemon=True,
+                                        name="cs231n-sandbox-output")
+        self._thread.start()
+
+    def started(self) -> None:
+        """The child has its copy of the write end: close ours, so EOF comes when it ends."""
+        if self.write_fd is not None:
+            os.close(self.write_fd)
+            self.write_fd = None
+
+    def _drain(self) -> None:
+        with open(self._read_fd, "rb", buffering=0) as pipe:
+            while chunk := pipe.read(65536):
+                self._data += chunk
+                del self._data[:-self.KEEP]
+
+    def text(self, wait: float = 1.0) -> str:
+        self._thread.join(wait)
+        return bytes(self._data).decode("utf-8", "replace")
+
+
 def _chown_tree(folder: Path, uid: int) -> None:
     """Give ``folder`` and everything in it to ``uid`` (symlinks are not followed)."""
     os.lchown(folder, uid, uid)
@@ -431,10 +461,16 @@ class SandboxKernelManager(AsyncKernelManager):
         self.cwd: Path | None = None
         self.exit_status: int | None = None     # the sandbox's exit status, once it ended
         self.died: bool = False                  # it ended before anyone asked it to
+        self._output: _Tail | None = None
         self._sandbox_spec = KernelSpec(
             argv=[self.python, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
             display_name="Python 3 (sandboxed)", language="python",
             interrupt_mode="message", env={}, metadata={})
+
+    @property
+    def output_tail(self) -> str:
+        """The last lines the kernel process wrote to its stdout/stderr (outside of cells)."""
+        return self._output.text() if self._output else ""
 
     @property
     def kernel_spec(self) -> KernelSpec:
@@ -488,6 +524,10 @@ class SandboxKernelManager(AsyncKernelManager):
         cmd, self._args_fd = _bwrap_command(workdir, self.rundir, self.limits, self._readable,
                                             self.env, self.uid, kernel_cmd, self.cwd or workdir)
         kw["pass_fds"] = (self._args_fd,)
+        # The kernel's own stdout/stderr (C libraries, fatal errors, a fork bomb's children)
+        # go to a pipe whose last lines are kept for describe_death, not to the grader's log.
+        self._output = _Tail()
+        kw["stdout"] = kw["stderr"] = self._output.write_fd
         kw["cwd"] = str(self.rundir)
         kw["env"] = {"PATH": "/usr/bin:/bin", "LANG": self.env["LANG"]}
         return cmd, kw
@@ -503,6 +543,7 @@ class SandboxKernelManager(AsyncKernelManager):
             connection_info = await asyncio.wrap_future(future)
         finally:
             os.close(self._args_fd)
+            self._output.started()
         self._reconcile_connection_info(connection_info)
 
     def _record_exit(self) -> None:
@@ -648,7 +689,18 @@ def describe_error(ename: str, evalue: str, limits: Limits = DEFAULT_LIMITS) -> 
 
 
 def describe_death(km) -> str:
-    """Why the sandboxed kernel of ``km`` stopped, in plain words for the grading notes."""
+    """Why the sandboxed kernel of ``km`` stopped, in plain words for the grading notes
+    (with the last line the kernel process printed outside of cells, if any)."""
+    words = _death_words(km)
+    tail = [line.strip() for line in getattr(km, "output_tail", "").splitlines()
+            if line.strip() and "attempted to send message from fork" not in line]
+    if tail:
+        last = tail[-1] if len(tail[-1]) <= 200 else tail[-1][:197] + "..."
+        words += f"; its last output: {last}"
+    return words
+
+
+def _death_words(km) -> str:
     status = getattr(km, "exit_status", None)
     if status is None:
         process = getattr(getattr(km, "provisioner", None), "process", None)
