@@ -576,3 +576,27 @@ def test_conv_layer_bundle_stubs_the_naive_layers_and_keeps_the_fast_ones(tmp_pa
     assert out.returncode == 0, out.stderr
     assert out.stdout.splitlines()[0] == "36.0"
     assert "stubbed:" in out.stdout and name in out.stdout
+
+
+def test_without_a_sandbox_grading_refuses_unless_told_and_the_row_says_so(toy, tmp_path,
+                                                                          monkeypatch, capsys):
+    from cs231n_lib import sandbox
+
+    def broken():
+        raise sandbox.SandboxUnavailable("bubblewrap is not installed: sudo apt-get install "
+                                         "bubblewrap")
+
+    monkeypatch.setattr(sandbox, "check", broken)
+    monkeypatch.setattr(course, "SOLUTIONS", toy / "solutions")
+    monkeypatch.setattr(grading, "LIBRARY", toy / "repo" / "cs231n_lib")
+    sub = tmp_path / "subs" / "ann.ipynb"
+    sub.parent.mkdir()
+    nbformat.write(_answered(toy, CORRECT), sub)
+    out = tmp_path / "out"
+    assert main(["grade-all", str(sub.parent), "--out", str(out)]) == 2
+    assert "apt-get install bubblewrap" in capsys.readouterr().err
+    assert not out.exists()                                  # nothing graded, nothing written
+    assert main(["grade", str(sub), "--out", str(out), "--no-sandbox", "--memory", "2"]) == 0
+    row = grading.read_gradebook(out / TOY / "gradebook.csv")[0]
+    assert (row["student"], row["total"]) == ("ann", "4")
+    assert "graded without the sandbox" in row["notes"]
