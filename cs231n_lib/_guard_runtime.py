@@ -118,15 +118,23 @@ def install(config):  # noqa: C901 - one closure keeps the snapshot out of reach
             attributes.setdefault(mod_name, (mod, {}))[1][attr] = mod.__dict__[attr]
 
     classes = {}
+    seen = set_()
 
     def snap_class(label, cls):
-        if isinstance_(cls, type_) and cls.__module__ != "builtins" and label not in classes:
+        if isinstance_(cls, type_) and cls.__module__ != "builtins" and id_(cls) not in seen:
+            seen.add(id_(cls))
             classes[label] = (cls, dict_(cls.__dict__))
 
     for dotted in config["classes"]:
         found = resolve(dotted)
         if found is not None:
             snap_class(dotted, found[2])
+    for name, (_mod, snapshot) in modules.items():   # classes the watched modules define
+        top = name.split(".")[0]
+        for attr, value in snapshot.items():
+            if isinstance_(value, type_) and str_(getattr_(value, "__module__", "")).split(
+                    ".")[0] == top and value.__flags__ & (1 << 9):   # Py_TPFLAGS_HEAPTYPE
+                snap_class(f"{name}.{attr}", value)
 
     kernel = getattr_(shell, "kernel", None)
     session = getattr_(kernel, "session", None)
@@ -192,6 +200,11 @@ def install(config):  # noqa: C901 - one closure keeps the snapshot out of reach
             root = os.path.dirname(where)
             library_dirs.add(root + os.sep)
             library_dirs.add(os.path.realpath(root) + os.sep)
+    try:
+        import site
+        library_dirs.add(site.getusersitepackages() + os.sep)
+    except Exception_:
+        pass
     library_dirs = tuple_(sorted_(library_dirs))
     trusted_names = set_()
     trusted_texts = set_()

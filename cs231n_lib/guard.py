@@ -13,8 +13,10 @@ of the exercise. The grader therefore runs a *prepared* copy of the notebook::
 ``prepare`` inserts guard cells (metadata ``{"cs231n_guard": true}``):
 
 * a **setup** cell first, before any student code: it snapshots the modules the checks use
-  (numpy, numpy.linalg, torch, torch.nn, torch.nn.functional, math, ``cs231n_lib.*`` and every
-  module the source notebook's import lines name), ``torch.Tensor`` and ``nn.Module``, the
+  (``BASE_MODULES``: numpy, numpy.linalg, numpy.random, torch, torch.nn, torch.nn.functional,
+  torch.nn.init, math, random, ``cs231n_lib.*``; every course module and every name the source
+  notebook's import lines bind), the methods of ``torch.Tensor``, ``nn.Module`` and of every
+  class those modules define (``nn.Conv2d.forward``, ``augment.RandomCrop.apply``), the
   builtins, ``sys.modules``, ``sys.stdout``/``stderr``/hooks, IPython's input transformers,
   AST transformers, event callbacks and the shell/kernel objects that send outputs; it routes
   warnings to stdout (shown, never scored as stderr) and prints a secret chosen in the kernel;
@@ -54,6 +56,11 @@ What an in-process guard cannot prevent (the sandbox and the instructor's review
   reads from the student's namespace) is not restored;
 * a submission can always make its own tests fail or crash the kernel.
 
+Two rules for the course's own cells follow from the stack test: a test cell that calls a
+forbidden function as its reference must not run it under a cell magic that compiles code
+under its own name (``%%time``, ``%%capture`` bodies are "<timed exec>"-style code, which counts
+as the student's); and a demo cell edited by the student is the student's code.
+
 The guard cells never raise and never write to stderr; ``collect`` copes with a run that
 stopped early (cells that never ran are not reported as tampering).
 """
@@ -79,11 +86,13 @@ PREFIX = "CS231N-GUARD "
 _RUNTIME = Path(__file__).with_name("_guard_runtime.py")
 
 #: Modules snapshotted in every notebook (plus those the source notebook imports).
-BASE_MODULES = ("math", "operator", "copy", "functools", "numpy", "numpy.linalg",
-                "numpy.testing", "torch", "torch.nn", "torch.nn.functional", "torch.autograd",
-                "torch.testing", "cs231n_lib", "cs231n_lib.checks", "cs231n_lib.gradient_check",
+BASE_MODULES = ("math", "operator", "copy", "functools", "random", "numpy", "numpy.linalg",
+                "numpy.random", "numpy.testing", "torch", "torch.nn", "torch.nn.functional",
+                "torch.nn.init", "torch.autograd", "torch.testing", "torch.optim",
+                "cs231n_lib", "cs231n_lib.checks", "cs231n_lib.gradient_check",
                 "cs231n_lib.layers")
-#: Classes whose attributes are snapshotted (monkeypatching a method is as easy as a function).
+#: Classes whose attributes are snapshotted (monkeypatching a method is as easy as a function),
+#: besides every class that a snapshotted module defines (``nn.Conv2d``, ``augment.RandomCrop``).
 BASE_CLASSES = ("torch.Tensor", "torch.nn.Module", "torch.nn.Parameter")
 
 
@@ -331,7 +340,13 @@ def collect(nb):
 
     any_ran = any(_ran(c) for c in out.cells if not _is_guard(c))
     if secret is None and any_ran:
-        notes.append("guard: the setup cell did not report, so the checks ran unguarded")
+        why = [line.split(" ", 1)[-1] for c in out.cells
+               if c.metadata.get(INFO, {}).get("role") == "setup"
+               for o in c.get("outputs", []) if o.get("output_type") == "stream"
+               for line in str(o.get("text", "")).splitlines()
+               if line.startswith("CS231N-GUARD-ERROR")]
+        notes.append("guard: the setup cell did not report, so the checks ran unguarded"
+                     + (f" ({why[0]})" if why else ""))
     cells = out.cells
     kept = []
     for i, cell in enumerate(cells):

@@ -147,6 +147,17 @@ def test_collect_fails_a_test_whose_guard_did_not_answer_with_the_token():
     assert _scores(out) == {"test_answer": True}
 
 
+def test_collect_says_when_the_setup_failed_and_blames_no_test():
+    prepared = guard.prepare(_small(), "demo")
+    prepared.cells[0].outputs = [nbformat.v4.new_output(
+        "stream", name="stdout", text="CS231N-GUARD-ERROR ImportError boom\n")]
+    prepared.cells[4].execution_count = 2
+    out, notes = guard.collect(prepared)
+    assert notes == ["guard: the setup cell did not report, so the checks ran unguarded "
+                     "(ImportError boom)"]
+    assert _scores(out) == {"test_answer": True}
+
+
 def test_collect_fails_a_test_during_which_a_tripwire_fired():
     prepared = guard.prepare(_small(), "demo")
     setup, _, _, before, test, after, _ = prepared.cells
@@ -214,6 +225,7 @@ TRICKS = _notebook([
           "from cs231n_lib import layers"),
     _answer("honest", "def honest():\n    return 1"),
     _test("test_honest", "assert honest() == 1"),
+    _test("test_warning", "import warnings\n\nwarnings.warn('careful')\nassert honest() == 1"),
     _answer("events", "import numpy\n\n\ndef _repatch(*args):\n"
             "    numpy.allclose = lambda *a, **k: True\n\n\n"
             "get_ipython().events.register('pre_run_cell', _repatch)\n\n\n"
@@ -280,10 +292,14 @@ def monkeypatch_module():
 def test_each_trick_earns_nothing_and_is_noted(tricks):
     nb, notes = tricks
     scores = _scores(nb)
-    assert scores == {"test_honest": True, "test_events": False, "test_modules": False,
-                      "test_torch": False, "test_builtins": False, "test_traceback": False,
-                      "test_captured": False, "test_transformer": False}, notes
+    assert scores == {"test_honest": True, "test_warning": True, "test_events": False,
+                      "test_modules": False, "test_torch": False, "test_builtins": False,
+                      "test_traceback": False, "test_captured": False,
+                      "test_transformer": False}, notes
     assert _notes_for(notes, "test_honest") == ""
+    warned = "".join(o.get("text", "") for c in nb.cells if "warnings.warn" in c.source
+                     for o in c.outputs)
+    assert "UserWarning: careful" in warned           # shown on stdout, not scored
     assert "IPython event callback (pre_run_cell)" in _notes_for(notes, "test_events")
     assert "sys.modules['numpy']" in _notes_for(notes, "test_modules")
     assert "torch.allclose" in _notes_for(notes, "test_torch")
