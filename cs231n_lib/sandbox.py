@@ -171,6 +171,17 @@ def _tool(name: str) -> str:
 
 
 @functools.cache
+def _bwrap_version() -> tuple[int, ...]:
+    """bwrap's version as a tuple, e.g. (0, 8, 0); (0,) if it cannot be read."""
+    out = subprocess.run([_tool("bwrap"), "--version"], capture_output=True, text=True,
+                         check=False).stdout.split()
+    try:
+        return tuple(int(part) for part in out[-1].split("."))
+    except (IndexError, ValueError):
+        return (0,)
+
+
+@functools.cache
 def _check_cached() -> str:
     bwrap = _tool("bwrap")
     _tool("prlimit")
@@ -288,10 +299,10 @@ def _bwrap_command(workdir: Path, rundir: Path, limits: Limits, readable, env: d
         elif os.path.isdir(d):
             cmd += ["--ro-bind", d, d]
     cmd += ["--proc", "/proc", "--dev", "/dev"]
-    size = str(limits.tmp_size)
-    cmd += ["--size", size, "--perms", "1777", "--tmpfs", "/tmp",
-            "--size", size, "--perms", "1777", "--tmpfs", "/dev/shm",
-            "--size", size, "--perms", "0777", "--tmpfs", HOME]
+    # --size needs bubblewrap 0.8 (older ones leave each tmpfs at the kernel's default size).
+    size = ["--size", str(limits.tmp_size)] if _bwrap_version() >= (0, 8) else []
+    for folder, mode in (("/tmp", "1777"), ("/dev/shm", "1777"), (HOME, "0777")):
+        cmd += [*size, "--tmpfs", folder, "--chmod", mode, folder]
     # Parents before children, so that a folder bound inside another one stays visible.
     mounts = [(p, "--ro-bind") for p in _interpreter_paths() + list(readable)]
     mounts += [(workdir, "--bind"), (rundir, "--bind")]
@@ -398,7 +409,7 @@ class _Tail:
                 self._data += chunk
                 del self._data[:-self.KEEP]
 
-    def text(self, wait: float = 1.0) -> str:
+    def text(self, wait: float = 3.0) -> str:
         self._thread.join(wait)
         return bytes(self._data).decode("utf-8", "replace")
 
@@ -702,9 +713,12 @@ def describe_death(km) -> str:
 
 def _death_words(km) -> str:
     status = getattr(km, "exit_status", None)
-    if status is None:
-        process = getattr(getattr(km, "provisioner", None), "process", None)
-        status = process.poll() if process is not None else None
+    process = getattr(getattr(km, "provisioner", None), "process", None)
+    if status is None and process is not None:
+        try:   # the kernel is gone; bwrap may need a moment to follow it
+            status = process.wait(timeout=3)
+        except subprocess.TimeoutExpired:
+            status = None
     limits = getattr(km, "limits", DEFAULT_LIMITS)
     if status is None:
         return "the kernel stopped responding (its process state is unknown)"

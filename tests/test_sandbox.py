@@ -240,6 +240,8 @@ print(json.dumps({"pids": pids, "cmdlines": cmdlines, "ppid": os.getppid()}))
 """,
     "memory": "import numpy as np\nbig = np.ones(10 * 2**30 // 8)\nprint('allocated')",
     "file_size": "with open('big.bin', 'wb') as f:\n    f.write(b'x' * (2 * 2**20))\n",
+    "tmp_full": "for i in range(32):\n    with open(f'/tmp/fill{i}', 'wb') as f:\n"
+                "        f.write(b'x' * 2**19)\n",
     "after": "print('still alive')",
 }
 
@@ -260,7 +262,7 @@ def probes(layout):
         for key, value in values.items():
             source = source.replace(key, value)
         sources.append(source)
-    limits = sandbox.Limits(file_size=2**20)
+    limits = sandbox.Limits(file_size=2**20, tmp_size=8 * 2**20)
     start = time.perf_counter()
     with sandbox.kernel_manager(layout["work"], limits=limits, readable=[layout["lib"]],
                                 env=layout["env"]) as km:
@@ -358,6 +360,16 @@ def test_a_file_over_the_size_limit_fails(probes, layout):
 
 
 @needs_bwrap
+def test_the_private_tmp_is_size_limited(probes):
+    if sandbox._bwrap_version() < (0, 8):
+        pytest.skip("bubblewrap before 0.8 cannot size a tmpfs")
+    cells, facts = probes
+    ename, evalue = error(cells["tmp_full"])
+    assert "No space left on device" in evalue
+    assert "filled the private /tmp" in sandbox.describe_error(ename, evalue, facts["limits"])
+
+
+@needs_bwrap
 def test_run_folder_and_uid_are_released(probes):
     facts = probes[1]
     assert not facts["rundir_after"]
@@ -426,7 +438,7 @@ def test_a_kernel_that_exits_is_explained(tmp_path, layout):
             execute(km, "import os\nos.write(2, b'fatal: the last words\\n')\nos._exit(3)",
                     "print('never')", timeout=30)
         words = sandbox.describe_death(km)
-    assert "status 3" in words and "os._exit" in words
+    assert "status 3" in words and "os._exit" in words, words
     assert words.endswith("its last output: fatal: the last words"), words
 
 
@@ -436,7 +448,7 @@ def test_a_kernel_killed_by_a_signal_is_explained(tmp_path, layout):
         with pytest.raises(DeadKernelError):
             execute(km, "import os, signal\nos.kill(os.getpid(), signal.SIGKILL)", timeout=30)
         words = sandbox.describe_death(km)
-    assert "SIGKILL" in words and "memory" in words
+    assert "SIGKILL" in words and "memory" in words, words
 
 
 @needs_bwrap
