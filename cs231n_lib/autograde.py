@@ -52,6 +52,8 @@ from cs231n_lib import course
 #: Stream output kept per cell; the rest is dropped (and the notes say so).
 MAX_OUTPUT_CHARS = 20_000
 TRUNCATED = "\n... Output truncated ...\n"
+#: Outputs kept per cell (figures, displays, stream chunks); the rest are dropped.
+MAX_OUTPUTS = 200
 
 
 # --------------------------------------------------------------------------------------------
@@ -291,6 +293,10 @@ def _client_class():
             return await super()._async_handle_timeout(timeout, cell)
 
         def output(self, outs, msg, display_id, cell_index):
+            if len(outs) >= MAX_OUTPUTS and msg["msg_type"] in ("display_data", "stream",
+                                                                "execute_result"):
+                self.run.truncated.add(self.current)   # e.g. a figure drawn in a loop
+                return None
             if msg["msg_type"] == "stream":
                 used = self.chars.get(cell_index, 0)
                 text = msg["content"].get("text", "")

@@ -507,7 +507,9 @@ def test_real_bundle_runs_to_first_exercise_and_holds_no_answers(tmp_path, monke
     nb, failing, _ = run_until_error(nb_path, timeout=120)
     assert nb.cells[0].outputs[0]["text"].strip() == str(dest / "cs231n_lib" / "__init__.py")
     error = next(o for o in nb.cells[failing].outputs if o["output_type"] == "error")
-    assert error["ename"] == "NotImplementedError"
+    # The exercise raises NotImplementedError; a check that calls it through checks.call
+    # reports that as "... is not written yet".
+    assert error["ename"] == "NotImplementedError" or "not written yet" in error["evalue"], error
     first_exercise = next(i for i, c in enumerate(nb.cells)
                           if c.metadata.get("nbgrader", {}).get("solution"))
     assert failing in (first_exercise, first_exercise + 1)  # the exercise or its check
