@@ -293,8 +293,12 @@ def install(config):  # noqa: C901 - one closure keeps the snapshot out of reach
     def restore_class(cls, snapshot, label):
         changed = []
         current = cls.__dict__
-        for key, value in snapshot.items():
-            if current.get(key, MISSING) is not value:
+        for key, value in list_(snapshot.items()):
+            now = current.get(key, MISSING)
+            if now is not value:
+                if now is not MISSING and library_wrapper_of(now, value):
+                    snapshot[key] = now     # torch.optim wraps Optimizer.step on first use
+                    continue
                 changed.append(f"{label}.{key}")
                 try:
                     setattr_(cls, key, value)

@@ -54,6 +54,9 @@ What an in-process guard cannot prevent (the sandbox and the instructor's review
 * references to forbidden functions hidden in containers, instances or C-level aliases
   (``torch._C._VariableFunctions``) escape the tripwires, and mutable *data* (arrays a test
   reads from the student's namespace) is not restored;
+* a library's own ``functools.wraps`` wrapper around a watched function is accepted as the
+  new original (torch wraps ``Optimizer.step`` the first time an optimizer is built), so a
+  submission could wrap a check's function in such a library decorator unnoticed;
 * a submission can always make its own tests fail or crash the kernel.
 
 Two rules for the course's own cells follow from the stack test: a test cell that calls a
