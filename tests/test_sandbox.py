@@ -435,8 +435,9 @@ def test_a_cell_timeout_interrupts_the_kernel_and_the_next_cell_runs(tmp_path, l
 def test_a_kernel_that_exits_is_explained(tmp_path, layout):
     with sandbox.kernel_manager(tmp_path, env=layout["env"]) as km:
         with pytest.raises(DeadKernelError):
-            execute(km, "import os\nos.write(2, b'fatal: the last words\\n')\nos._exit(1)",
-                    "print('never')", timeout=30)
+            # ipykernel forwards fd 2 from a thread: give it a moment before the exit.
+            execute(km, "import os, time\nos.write(2, b'fatal: the last words\\n')\n"
+                        "time.sleep(1)\nos._exit(1)", "print('never')", timeout=30)
         words = sandbox.describe_death(km)
     assert "status 1" in words and "os._exit" in words, words
     assert words.endswith("its last output: fatal: the last words"), words
