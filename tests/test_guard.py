@@ -158,6 +158,18 @@ def test_collect_says_when_the_setup_failed_and_blames_no_test():
     assert _scores(out) == {"test_answer": True}
 
 
+def test_collect_copes_with_a_kernel_that_died_during_a_test():
+    prepared = guard.prepare(_small(), "demo")
+    setup, _, _, before, test, after, _ = prepared.cells
+    secret = b"k" * 16
+    setup.outputs = [_fake_report({"secret": secret.hex()}, secret, "setup")]
+    before.outputs = [_fake_report({"notes": []}, secret, before.metadata[guard.INFO]["label"])]
+    test.execution_count = 3                        # ran (and died): the after-cell never did
+    out, notes = guard.collect(prepared)
+    assert notes == []
+    assert _scores(out) == {"test_answer": True}    # the engine scores the death, not the guard
+
+
 def test_collect_fails_a_test_during_which_a_tripwire_fired():
     prepared = guard.prepare(_small(), "demo")
     setup, _, _, before, test, after, _ = prepared.cells
