@@ -67,6 +67,7 @@ import subprocess
 import sys
 import tempfile
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -414,6 +415,31 @@ class _Tail:
         return bytes(self._data).decode("utf-8", "replace")
 
 
+def _processes_of(uid: int) -> list[int]:
+    pids = []
+    for entry in os.scandir("/proc"):
+        if entry.name.isdigit():
+            try:
+                if entry.stat().st_uid == uid:
+                    pids.append(int(entry.name))
+            except OSError:
+                pass
+    return pids
+
+
+def _end_processes(uid: int, wait: float = 5.0) -> None:
+    """Wait until no process of the sandbox uid ``uid`` is left (the pid namespace dies
+    asynchronously after bwrap), SIGKILL any survivors, so that the uid is free to reuse."""
+    deadline = time.monotonic() + wait
+    while (pids := _processes_of(uid)) and time.monotonic() < deadline:
+        time.sleep(0.02)
+    for pid in pids:
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except OSError:
+            pass
+
+
 def _chown_tree(folder: Path, uid: int) -> None:
     """Give ``folder`` and everything in it to ``uid`` (symlinks are not followed)."""
     os.lchown(folder, uid, uid)
@@ -588,6 +614,7 @@ class SandboxKernelManager(AsyncKernelManager):
             shutil.rmtree(self.rundir, ignore_errors=True)
             self.rundir = None
         if self.slot is not None:
+            _end_processes(self.slot.uid)
             self.slot.release()
             self.slot = None
 
