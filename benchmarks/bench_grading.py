@@ -7,7 +7,8 @@ The batch is N copies of the solution notebook, every fifth one replaced by a wr
 exactly as ``python -m cs231n_lib grade-all DIR --jobs 2`` does, in the sandbox. It prints
 submissions per minute (the goal of issue #16: at least 10 per minute on 2 cores) and, per
 submission, the seconds spent running the notebook, starting the sandboxed kernel, and in the
-grader's own work (reading, restoring, guard cells, scoring, feedback HTML, gradebook).
+grader's own work (reading, restoring, guard cells, stopping the kernel, scoring, feedback
+HTML, gradebook), that last one also broken down by step.
 The per-assignment template (nbgrader's release, the stubbed library) is built once before
 the clock starts and timed on its own.
 """
@@ -94,6 +95,10 @@ def main(argv=None) -> int:
            for r in results]
     print(f"{'grader own work':26s} {statistics.mean(own):6.2f} {statistics.median(own):6.2f} "
           f"{max(own):6.2f}")
+    phases = ("before", "restore+guard", "kernel env", "kernel stop", "collect+score",
+              "feedback")
+    print("  of which: " + ", ".join(
+        f"{k} {statistics.mean(r.timing.get(k, 0.0) for r in results):.2f}" for k in phases))
     if bad or wrong_score:
         print(f"UNEXPECTED: errors {[r.student for r in bad]}, wrong totals {wrong_score}")
         return 1

@@ -30,6 +30,7 @@ insert the cells that keep the checks' references pristine and report tampering.
 from __future__ import annotations
 
 import asyncio
+import atexit
 import copy
 import html
 import json
@@ -265,6 +266,7 @@ class Run:
     truncated: set = field(default_factory=set)
     startup: float = 0.0
     running: float = 0.0
+    stopping: float = 0.0
 
 
 def _client_class():
@@ -335,6 +337,12 @@ def kernel_env(template: Template, jobs: int = 1, extra: dict | None = None) -> 
 
 
 _FINGERPRINT: list = []
+
+
+def warm_up() -> None:
+    """Do once, before a batch, what every submission's kernel would otherwise wait for: the
+    full environment check whose fingerprint the kernels are given (see ``kernel_env``)."""
+    _environment_fingerprint()
 
 
 def _environment_fingerprint() -> str | None:
@@ -432,6 +440,10 @@ def execute(nb, template: Template, workdir: Path, *, timeout: int, sandbox: boo
         try:
             await client.async_execute(env=env, cwd=str(workdir), **env_kwargs)
         finally:
+            marks["done"] = time.perf_counter()
+            atexit.unregister(client._cleanup_kernel)   # nbclient's, holding the notebook
+            if client.kc is not None:
+                client.kc.stop_channels()
             try:
                 if km.has_kernel:
                     await _maybe_await(km.shutdown_kernel(now=True))
@@ -439,6 +451,7 @@ def execute(nb, template: Template, workdir: Path, *, timeout: int, sandbox: boo
                 pass
             if hasattr(km, "__aexit__"):   # the sandbox's manager: release its run folder
                 await km.__aexit__(None, None, None)
+            marks["stopped"] = time.perf_counter()
 
     try:
         asyncio.run(go())
@@ -454,9 +467,10 @@ def execute(nb, template: Template, workdir: Path, *, timeout: int, sandbox: boo
             run.died, run.cause = None, "the kernel died while starting"
             raise course.CourseError(f"the grading kernel died while starting: {exc}") from exc
         raise
-    end = time.perf_counter()
+    end = marks.get("done") or time.perf_counter()
     ready = marks["ready"] or end
     run.startup, run.running = ready - t0, end - ready
+    run.stopping = marks.get("stopped", end) - end
     return run
 
 
@@ -681,6 +695,7 @@ class Outcome:
     notes: list[str]
     startup: float = 0.0               # seconds starting the (sandboxed) kernel
     running: float = 0.0               # seconds running the cells
+    phases: dict = field(default_factory=dict)   # seconds of the grader's own steps
 
 
 def _guard():
@@ -700,11 +715,14 @@ def grade_notebook(submitted, template: Template, workdir: Path, *, timeout: int
     docstring for each step; raises :class:`KernelMissing` or ``CourseError`` when the
     grader itself cannot run a kernel.
     """
+    clock = {"start": time.perf_counter()}
     nb, notes = restore(submitted, template)
     guard = _guard()
     to_run = guard.prepare(nb, template.name, source_nb=template.source) if guard else nb
+    clock["prepared"] = time.perf_counter()
     run = execute(to_run, template, workdir, timeout=timeout, sandbox=sandbox, limits=limits,
                   jobs=jobs)
+    clock["executed"] = time.perf_counter()
     graded = run.nb
     if guard:
         graded, guard_notes = guard.collect(run.nb)
@@ -721,4 +739,10 @@ def grade_notebook(submitted, template: Template, workdir: Path, *, timeout: int
     if not sandbox:
         notes.append("graded without the sandbox (--no-sandbox): the notebook ran with the "
                       "grader's rights")
-    return Outcome(graded, scores, max_scores, reasons, notes, run.startup, run.running)
+    end = time.perf_counter()
+    phases = {"restore+guard": clock["prepared"] - clock["start"],
+              "kernel stop": run.stopping,
+              "kernel env": (clock["executed"] - clock["prepared"] - run.startup - run.running
+                             - run.stopping),
+              "collect+score": end - clock["executed"]}
+    return Outcome(graded, scores, max_scores, reasons, notes, run.startup, run.running, phases)

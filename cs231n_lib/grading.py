@@ -647,14 +647,17 @@ def _grade_one(sub: Submission, templates: _Templates, timeout: int, jobs: int,
         nb = read_submission(sub.path)
         name = res.assignment = infer_assignment(nb, sub.path, solutions, sub.assignment)
         tpl = templates.get(name)
+        before = time.perf_counter()
         with tempfile.TemporaryDirectory(prefix="cs231n-run-") as work:
             if sandbox:
                 os.chmod(work, 0o777)  # the sandbox's unprivileged user writes here
             outcome = autograde.grade_notebook(nb, tpl, Path(work), timeout=timeout,
                                                sandbox=sandbox, limits=limits, jobs=jobs)
+        graded = time.perf_counter()
         res = Result(sub.student, name, "graded", outcome.scores, outcome.max_scores,
                      outcome.notes, source=sub.path,
-                     timing={"startup": outcome.startup, "running": outcome.running})
+                     timing={"startup": outcome.startup, "running": outcome.running,
+                             "before": before - start, **outcome.phases})
         res.log = "\n".join(f"{q}: {s:g}/{outcome.max_scores[q]:g}"
                             + (f" ({outcome.reasons[q]})" if q in outcome.reasons else "")
                             for q, s in outcome.scores.items())
@@ -665,6 +668,7 @@ def _grade_one(sub: Submission, templates: _Templates, timeout: int, jobs: int,
         folder.mkdir(parents=True, exist_ok=True)
         res.feedback = folder / f"{sub.student}.html"
         _atomic_write(res.feedback, html)
+        res.timing["feedback"] = time.perf_counter() - graded
     except SubmissionUnreadable as exc:
         res = Result(sub.student, name, "error", notes=[str(exc)], source=sub.path, row=False)
     except course.CourseError as exc:
@@ -730,6 +734,7 @@ def grade_submissions(subs: list[Submission], out: Path, jobs: int | None = None
         limits = None
     results: list[Result | None] = [None] * len(subs)
     templates = _Templates(solutions, library)
+    autograde.warm_up()   # the environment check every kernel then skips, once per batch
 
     def work(i: int) -> None:
         res = _grade_one(subs[i], templates, timeout, jobs, solutions, out, sandbox, limits)
@@ -935,6 +940,7 @@ def validate(names: list[str] | None = None, solutions: Path | None = None,
     jobs = max(1, jobs or os.cpu_count() or 1)
     autograde.check_kernel()
     templates = _Templates(solutions, Path(library or LIBRARY))
+    autograde.warm_up()
 
     def run(item: tuple[str, Path, bool]) -> Validation:
         name, path, invert = item
