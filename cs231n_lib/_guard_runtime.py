@@ -290,6 +290,8 @@ def install(config):  # noqa: C901 - one closure keeps the snapshot out of reach
                 target[key] = value
         return changed
 
+    class_caches = {"__slotnames__"}        # copy/pickle cache this on the class
+
     def restore_class(cls, snapshot, label):
         changed = []
         current = cls.__dict__
@@ -305,7 +307,7 @@ def install(config):  # noqa: C901 - one closure keeps the snapshot out of reach
                 except (AttributeError, TypeError):
                     pass
         for key in list_(current):
-            if key not in snapshot:
+            if key not in snapshot and key not in class_caches:
                 changed.append(f"{label}.{key}")
                 try:
                     delattr_(cls, key)
