@@ -414,6 +414,11 @@ def close(actual, expected, tol: float = 1e-7, name: str = "value", hint=None) -
         where = _tuple(_int(i) for i in _np_argwhere(bad)[0])
         _fail(f"{name} has {_int(bad.sum())} non-finite entries (first at index {where}: "
               f"{_float(a[where])!r}); look for a division by zero or an overflow", hint)
+    special = ~_np_isfinite(e) & ~((a == e) | (_np_isnan(a) & _np_isnan(e)))
+    if special.any():
+        where = _tuple(_int(i) for i in _np_argwhere(special)[0])
+        _fail(f"{name} at index {where} is {_float(a[where])!r}, but there it should be "
+              f"{_float(e[where])!r}", hint)
     with _np_errstate(invalid="ignore"):
         err = _np_abs(a - e) / _np_maximum(1e-8, _np_abs(a) + _np_abs(e))
     err = _np_where(_np_isnan(err), 0.0, err)  # matching infinities/NaNs count as equal

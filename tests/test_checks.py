@@ -187,6 +187,9 @@ def test_close():
         checks.close(x.T, x, name="dx")
     with pytest.raises(AssertionError, match="non-finite"):
         checks.close(np.full((3, 4), np.nan), x, name="dx")
+    with pytest.raises(AssertionError, match="should be inf"):
+        checks.close(np.array([-np.inf, 1.0]), np.array([np.inf, 1.0]), name="dx")
+    assert checks.close(np.array([np.inf, np.nan]), np.array([np.inf, np.nan])) is None
     with pytest.raises(AssertionError, match="_Eq, not a NumPy array"):
         checks.close(_Eq(), x, name="dx")
     with pytest.raises(AssertionError, match="_Eq, not a number"):
