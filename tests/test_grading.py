@@ -602,3 +602,28 @@ def test_without_a_sandbox_grading_refuses_unless_told_and_the_row_says_so(toy, 
     row = grading.read_gradebook(out / TOY / "gradebook.csv")[0]
     assert (row["student"], row["total"]) == ("ann", "4")
     assert "graded without the sandbox" in row["notes"]
+
+
+def test_restore_puts_back_points_and_ids_and_reports_only_real_edits(toy, tmp_path):
+    from cs231n_lib import autograde
+
+    tpl = autograde.build_template(TOY, toy / "solutions", toy / "repo" / "cs231n_lib",
+                                   tmp_path / "tpl")
+    nb = _answered(toy, CORRECT)
+    by_id = {c.metadata.get("nbgrader", {}).get("grade_id"): c for c in nb.cells}
+    by_id["test_square"].metadata["nbgrader"]["points"] = 100      # a bigger question
+    by_id["square"].metadata["nbgrader"]["grade"] = True           # an answer made "graded"
+    by_id["square"].metadata["nbgrader"]["points"] = 50
+    nb.cells.remove(by_id["test_add"])
+    restored, notes = autograde.restore(nb, tpl)
+    assert autograde.graded_cells(restored) == [("test_add", 1.0), ("test_square", 2.0),
+                                                ("test_triple", 1.0)]
+    ids = [c.metadata.get("nbgrader", {}).get("grade_id") for c in restored.cells]
+    assert ids.index("test_add") == ids.index("add") + 1           # back where it was
+    assert "hidden check" in restored.cells[ids.index("test_add")].source
+    assert notes == ["test_add: test cell was deleted (restored from the source)"]
+    assert all(c.get("outputs", []) == [] for c in restored.cells)
+    # The instructor's own notebook is not "edited" although its test cells differ from
+    # the release (hidden tests).
+    source = nbformat.read(course.notebook_path(TOY, toy / "solutions"), 4)
+    assert autograde.restore(source, tpl)[1] == []
