@@ -206,20 +206,22 @@ def install(config):  # noqa: C901 - one closure keeps the snapshot out of reach
     except Exception_:
         pass
     library_dirs = tuple_(sorted_(library_dirs))
+    # The course's cells are known by hashes only (the hidden tests' text never reaches the
+    # kernel before they run): ipykernel names a cell's code "<tmp>/ipykernel_<pid>/<h>.py"
+    # with h = murmur2(source); plain IPython caches the transformed text in linecache.
     trusted_names = set_()
-    trusted_texts = set_()
-    for src in config["trusted"]:
-        try:
-            transformed = quietly(shell.transform_cell, src)
-        except BaseException_:
-            transformed = src
-        trusted_texts.add(transformed)
-        try:
-            first = shell.compile.get_code_name(src, transformed, 0)
-            if first == shell.compile.get_code_name(src, transformed, 1):
-                trusted_names.add(first)     # ipykernel: the name is a hash of the source
-        except BaseException_:
-            pass
+    trusted_texts = set_(config["trusted_sha256"])
+    try:
+        probe = shell.compile.get_code_name("pass", "pass", 0)
+        if probe == shell.compile.get_code_name("pass", "pass", 1) and probe.endswith(".py"):
+            folder = os.path.dirname(probe)
+            trusted_names = {folder + os.sep + str_(h) + ".py" for h in config["trusted_murmur"]}
+    except BaseException_:
+        pass
+
+    def text_hash(lines):
+        return sha256("\n".join("".join(lines).splitlines()).encode("utf-8")).hexdigest()
+
     verdicts = {}
 
     def is_student_file(filename):
@@ -231,7 +233,7 @@ def install(config):  # noqa: C901 - one closure keeps the snapshot out of reach
                 or filename.startswith("<frozen") or filename.startswith(library_dirs):
             verdict = False
         elif filename.startswith("<ipython-input-"):
-            verdict = "".join(getlines(filename)) not in trusted_texts
+            verdict = text_hash(getlines(filename)) not in trusted_texts
         else:
             verdict = True
         if filename.startswith("<"):

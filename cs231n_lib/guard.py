@@ -137,7 +137,7 @@ def _imports(cells) -> list[tuple[str, list[str]]]:
     found = []
     for cell in cells:
         try:
-            tree = ast.parse(_python(cell.source))
+            tree = ast.parse(_python(_HIDDEN.sub("", cell.source)))
         except SyntaxError:
             continue
         for node in tree.body:
@@ -178,6 +178,24 @@ def _names_used(source: str) -> set[str]:
     except SyntaxError:
         return set(re.findall(r"[A-Za-z_]\w*", source))
     return {n.id for n in ast.walk(tree) if isinstance(n, ast.Name)}
+
+
+def _murmur(source: str) -> int | None:
+    """ipykernel's hash of a cell's source: the kernel names the cell's code after it."""
+    try:
+        from ipykernel.compiler import get_tmp_hash_seed, murmur2_x86
+    except ImportError:  # pragma: no cover - the grader has ipykernel (nbclient needs it)
+        return None
+    return murmur2_x86(source, get_tmp_hash_seed())
+
+
+def _text_hash(text: str) -> str:
+    """sha256 of code as IPython's linecache keeps it (lines, newline-normalised)."""
+    return hashlib.sha256("\n".join(text.splitlines()).encode("utf-8")).hexdigest()
+
+
+_HIDDEN = re.compile(r"^[ \t]*### BEGIN HIDDEN TESTS.*?^[ \t]*### END HIDDEN TESTS[^\n]*\n?",
+                     re.MULTILINE | re.DOTALL)
 
 
 def _code_cells(nb):
@@ -273,7 +291,8 @@ def prepare(nb, assignment: str, source_nb=None):
                                          for n in t["forbidden"] if n.startswith("cs231n_lib"))])),
         "classes": list(BASE_CLASSES),
         "imports": imports,
-        "trusted": sorted(trusted | set(guard_sources)),
+        "trusted_murmur": sorted({_murmur(t) for t in trusted | set(guard_sources)} - {None}),
+        "trusted_sha256": sorted({_text_hash(_python(t)) for t in trusted | set(guard_sources)}),
         "tests": tests,
     }
     setup = _guard_cell("setup", None, "setup", _setup_source(config))

@@ -112,6 +112,15 @@ def test_prepare_inserts_marked_guard_cells_and_leaves_the_input_alone():
         guard.prepare(out, "demo")
 
 
+def test_the_setup_cell_does_not_carry_the_hidden_tests():
+    nb = _solution("01_conv_layer")
+    hidden = [line.strip() for c in nb.cells for region in course.hidden_regions(c.source)
+              for line in region.splitlines() if len(line.strip()) > 20]
+    assert hidden
+    setup = guard.prepare(nb, "01_conv_layer", source_nb=nb).cells[0].source
+    assert not [line for line in hidden if line in setup]
+
+
 def test_collect_of_a_run_that_never_started_removes_guards_and_blames_nobody():
     nb = _small()
     out, notes = guard.collect(guard.prepare(nb, "demo"))
