@@ -48,6 +48,8 @@ def test_solution_earns_every_point(graded, name):
     assert res.status == "graded", res.notes
     assert res.scores == _points(name), (res.scores, res.notes, res.log)
     assert res.total == res.max_total > 0
+    # No noise: nothing to say about the instructor's own notebook (no edits, no tampering).
+    assert [n for n in res.notes if "without the sandbox" not in n] == [], res.notes
 
 
 @pytest.mark.parametrize("name", NAMES)
@@ -55,8 +57,8 @@ def test_untouched_release_earns_nothing(graded, name):
     res = graded[0][("untouched", name)]
     assert res.status == "graded", res.notes
     assert res.scores == dict.fromkeys(_points(name), 0.0), (res.scores, res.log)
-    # An untouched notebook changed nothing the grader restores: no notes on edits.
-    assert not [n for n in res.notes if "edited" in n or "deleted" in n or "changed" in n]
+    # An untouched notebook changed nothing the grader restores or guards: no notes at all.
+    assert [n for n in res.notes if "without the sandbox" not in n] == [], res.notes
 
 
 def test_every_assignment_has_a_gradebook_row_and_feedback(graded):
