@@ -393,7 +393,10 @@ def collect(nb):
         a = verified(after) if after is not None else None
         if a is None:
             if after is not None and _ran(after):
-                problems.append("the guard cell after this test did not run (tampering?)")
+                if b is None:
+                    problems[-1] = "the guard cells around this test did not run (tampering?)"
+                else:
+                    problems.append("the guard cell after this test did not run (tampering?)")
         else:
             for caller, name in a.get("fired", []):
                 message = f"{caller} called {name}, which this exercise forbids"
