@@ -49,8 +49,8 @@ What an in-process guard cannot prevent (the sandbox and the instructor's review
 * code that reads the guard's closure or private globals through ``gc`` or frame
   introspection can find the secret and forge tokens, or compile code under a trusted cell's
   file name;
-* a background thread or a C extension can change things between the restore and the check
-  and undo it before the after-cell looks;
+* a background thread, a C extension, or a trace function that removes itself can change
+  things between the restore and the check and undo it before the after-cell looks;
 * references to forbidden functions hidden in containers, instances or C-level aliases
   (``torch._C._VariableFunctions``) escape the tripwires, and mutable *data* (arrays a test
   reads from the student's namespace) is not restored;
