@@ -253,8 +253,9 @@ class Run:
 
     ``executed``: ids of the cells that ran to the end; ``died``: id of the cell the kernel
     died in (None if it did not); ``cause``: why it died, in plain words; ``timed_out``: ids
-    of cells stopped at the time limit; ``truncated``: ids of cells whose output was cut;
-    ``startup``/``running``: seconds to start the kernel / run the cells.
+    of cells stopped at the time limit; ``failed``: ids of cells whose execute reply said
+    "error"; ``truncated``: ids of cells whose output was cut; ``startup``/``running``/
+    ``stopping``: seconds to start the kernel / run the cells / stop it.
     """
 
     nb: nbformat.NotebookNode
@@ -263,6 +264,7 @@ class Run:
     died: str | None = None
     cause: str = ""
     timed_out: set = field(default_factory=set)
+    failed: set = field(default_factory=set)
     truncated: set = field(default_factory=set)
     startup: float = 0.0
     running: float = 0.0
@@ -285,6 +287,12 @@ def _client_class():
             self.current = None
             self.interrupts = 0
             self.chars: dict[int, int] = {}
+
+        async def async_start_new_kernel_client(self):
+            kc = await super().async_start_new_kernel_client()
+            for channel in (kc.shell_channel, kc.iopub_channel):
+                channel.get_msg = _sliced(channel.get_msg)
+            return kc
 
         async def _async_handle_timeout(self, timeout, cell=None):
             self.run.timed_out.add(self.current)
@@ -312,6 +320,35 @@ def _client_class():
             return super().output(outs, msg, display_id, cell_index)
 
     return Client, StuckKernel
+
+
+#: Longest single wait on a kernel channel; longer waits are made of such slices.
+POLL_SLICE = 1.0
+
+
+def _sliced(get_msg):
+    """``channel.get_msg`` that waits in slices of :data:`POLL_SLICE` seconds.
+
+    A message that arrives while several asyncio loops (one per grading thread) poll their
+    ZeroMQ sockets can miss its wake-up (ZeroMQ signals readiness on an edge-triggered file
+    descriptor); one long wait then sits out the whole cell time limit although the reply is
+    there. Each new slice looks at the socket again, so such a message waits one slice at
+    most. Raises ``queue.Empty`` at the caller's timeout, like the original.
+    """
+    from queue import Empty
+
+    async def wrapped(timeout=None):
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while True:
+            step = POLL_SLICE if deadline is None else min(
+                POLL_SLICE, max(0.0, deadline - time.monotonic()))
+            try:
+                return await get_msg(timeout=step)
+            except Empty:
+                if deadline is not None and time.monotonic() >= deadline:
+                    raise
+
+    return wrapped
 
 
 def kernel_env(template: Template, jobs: int = 1, extra: dict | None = None) -> dict[str, str]:
@@ -424,8 +461,10 @@ def execute(nb, template: Template, workdir: Path, *, timeout: int, sandbox: boo
         client.current = cell.get("id")
         client.interrupts = 0
 
-    def on_cell_executed(cell, cell_index, **_):
+    def on_cell_executed(cell, cell_index, execute_reply=None, **_):
         run.executed.add(cell.get("id"))
+        if (execute_reply or {}).get("content", {}).get("status") == "error":
+            run.failed.add(cell.get("id"))   # even if its error output went missing
 
     client.on_notebook_start = on_start
     client.on_cell_start = on_cell_start
@@ -528,6 +567,8 @@ def score(run: Run, template: Template, nb=None) -> tuple[dict, dict, dict]:
         elif errors:
             e = errors[0]
             reasons[gid] = f"{e.get('ename', 'Error')}: {str(e.get('evalue', ''))[:300]}"
+        elif cell.get("id") in run.failed:
+            reasons[gid] = "the kernel reported an error"
         else:
             scores[gid] = points[gid]
     for gid in points:
