@@ -35,14 +35,24 @@ def _text(path):
 
 
 def commands(text: str) -> tuple[set[str], set[str]]:
-    """The make targets and ``cs231n_lib`` subcommands that ``text`` tells someone to run."""
-    return set(MAKE_RE.findall(text)), set(CLI_RE.findall(text))
+    """The make targets and ``cs231n_lib`` subcommands that ``text`` tells someone to run.
+
+    A command named as the instructors' (the word "instructor" just before it, as in "run by
+    the instructors' `make bench`") is not one a student is told to run.
+    """
+    def told(regex):
+        return {m.group(1) for m in regex.finditer(text)
+                if "instructor" not in text[max(0, m.start() - 40):m.start()].lower()}
+
+    return told(MAKE_RE), told(CLI_RE)
 
 
 def test_command_scan_finds_commands():
     assert commands("run `make bench` then\n!make lab\npython -m cs231n_lib download x") == (
         {"bench", "lab"}, {"download"})
     assert commands("to make the plot, make this smaller") == (set(), set())
+    assert commands("(`bench_layers.py`, run by the instructors' `make bench`)") == (set(),
+                                                                                     set())
 
 
 def _bundle_targets(dest) -> set[str]:
