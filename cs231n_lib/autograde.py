@@ -83,6 +83,8 @@ class Template:
                         if c.cell_type == "markdown"}
         self._source_by_id = _by_grade_id(self.source)
         self._release_by_id = _by_grade_id(self.release)
+        self.released_tests = {gid: self._release_by_id[gid].source
+                               for gid, _ in self.questions if gid in self._release_by_id}
 
 
 def graded_cells(nb) -> list[tuple[str, float]]:
@@ -654,14 +656,21 @@ def _defuse(nb, trusted: set[str]) -> None:
 
 
 def feedback_html(nb, student: str, assignment: str, scores: dict, max_scores: dict,
-                  reasons: dict, notes: list[str], trusted: set[str] | None = None) -> str:
+                  reasons: dict, notes: list[str], trusted: set[str] | None = None,
+                  released: dict[str, str] | None = None) -> str:
     """The graded notebook as safe HTML: a score table first, each test's result after it.
 
     ``trusted``: sources of markdown cells that are the course's own (rendered as Markdown);
     every other markdown cell and every rich output is defused (see :func:`_defuse`).
+    ``released``: grade_id -> the test cell's text as released; a test cell is shown with
+    that text, so the feedback does not give the hidden tests away.
     """
     nb = nbformat.from_dict(json.loads(json.dumps(nb)))
     _defuse(nb, trusted or set())
+    for cell in nb.cells:
+        gid = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
+        if released and gid in scores and gid in released and cell.source != released[gid]:
+            cell.source = released[gid].rstrip() + "\n# (hidden tests ran here too)"
     total, most = sum(scores.values()), sum(max_scores.values())
     rows = "\n".join(f"| {q} | {scores[q]:g} | {max_scores[q]:g} | "
                      f"{_md(reasons.get(q, 'passed'))} |" for q in scores)

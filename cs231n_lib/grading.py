@@ -663,7 +663,7 @@ def _grade_one(sub: Submission, templates: _Templates, timeout: int, jobs: int,
                             for q, s in outcome.scores.items())
         html = autograde.feedback_html(outcome.nb, sub.student, name, outcome.scores,
                                        outcome.max_scores, outcome.reasons, outcome.notes,
-                                       trusted=tpl.trusted)
+                                       trusted=tpl.trusted, released=tpl.released_tests)
         folder = Path(out) / name / "feedback"
         folder.mkdir(parents=True, exist_ok=True)
         res.feedback = folder / f"{sub.student}.html"

@@ -387,6 +387,7 @@ def test_batch_writes_gradebook_and_feedback(batch):
     hana = (out / TOY / "feedback" / "hana.html").read_text()
     assert "adding may overflow" in hana and "debug: in add" in hana   # shown, not scored
     assert "Score: 4 / 4" in hana
+    assert "hidden check" not in hana and "hidden tests ran here" in hana   # not given away
     # The feedback is safe to open: a student's markdown and HTML outputs carry no script.
     assert "alert('from markdown')" in html.unescape(hana) and "<script>alert" not in hana
     assert 'alert("from output")' not in hana
