@@ -13,7 +13,7 @@ KERNEL := convnet-course
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
 .PHONY: install lab test lint release execute validate grade grade-all bundle bench browser sandbox \
-	doctor clean
+	doctor data clean
 
 install: $(STAMP)
 
@@ -84,6 +84,12 @@ grade-all: install
 # make bundle BUNDLE=/tmp/ps1 NAMES="01_conv_layer"   (student hand-out without answers)
 bundle: install
 	$(BIN)/python -m cs231n_lib release --bundle $(BUNDLE) $(NAMES)
+
+# CIFAR-10 for students who have a network: fetched once, verified, into $$CS231N_DATA
+# (default: a per-user cache folder). The course never needs it; notebooks use it when
+# their DATASET knob says "cifar10".
+data: install
+	$(BIN)/python -m cs231n_lib download cifar10
 
 bench: install
 	$(BIN)/python benchmarks/bench_layers.py

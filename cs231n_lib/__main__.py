@@ -2,6 +2,8 @@
 
 Commands:
     doctor                   check that this environment can run the course
+    download cifar10 [--dest DIR]
+                             fetch CIFAR-10 once, verified (needs internet; also `make data`)
     execute [NAME ...]       re-run solution notebooks in place (instructors)
     release [NAME ...]       regenerate student notebooks from solutions/ (instructors)
     release --bundle DIR NAME ...
