@@ -32,7 +32,9 @@ see them; their checks compare values (``checks.matches``) instead.
 
 from __future__ import annotations
 
-__all__ = ["FORBIDDEN", "REASONS", "forbidden", "reason"]
+from typing import NamedTuple
+
+__all__ = ["ASSUMPTIONS", "FORBIDDEN", "REASONS", "Assumption", "forbidden", "reason"]
 
 # Shared lists -------------------------------------------------------------------------
 _AUTOGRAD = ["torch.autograd.grad", "torch.autograd.backward", "torch.Tensor.backward",
@@ -146,3 +148,32 @@ def forbidden(assignment: str, test_id: str) -> list[str]:
 def reason(assignment: str, test_id: str) -> str:
     """The phrase after "this exercise asks you to" for ``test_id``'s tripwire message."""
     return REASONS.get(assignment, {}).get(test_id, "write it yourself")
+
+
+# What the text lets students assume -------------------------------------------------------
+
+class Assumption(NamedTuple):
+    """A promise the notebook's text makes to students about an exercise's inputs.
+
+    ``phrase`` is the promise as the notebook states it; ``args`` names the parameters of the
+    student's function ``function``; ``holds`` is a Python expression over them that is True
+    exactly when the promise holds. The tests wrap ``function`` with this check and run every
+    graded test cell against the solution: a hidden test that breaks the promise fails there.
+    """
+
+    function: str
+    args: str
+    holds: str
+    phrase: str
+
+
+#: ``{assignment: [Assumption, ...]}``: every "you may assume" in a notebook has an entry here
+#: (``tests/test_solutions_static.py`` checks both directions).
+ASSUMPTIONS: dict[str, list[Assumption]] = {
+    "02_activations_pooling_fc": [
+        Assumption("max_pool_forward_naive", "x, pool_param",
+                   "(x.shape[2] - pool_param['pool_height']) % pool_param['stride'] == 0 "
+                   "and (x.shape[3] - pool_param['pool_width']) % pool_param['stride'] == 0",
+                   "You may assume the windows fit"),
+    ],
+}
