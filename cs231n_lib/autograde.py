@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import asyncio
 import atexit
+import compileall
 import copy
 import html
 import json
@@ -119,6 +120,9 @@ def build_template(name: str, solutions: Path, library: Path, folder: Path) -> T
     course.generate([name], solutions, folder / "release")
     lib = folder / "lib"
     grading.stub_library(library, lib / library.name, [name], course.assignments(solutions))
+    # Compile once here: inside the sandbox the library is read-only, so a kernel could not
+    # write __pycache__ and would recompile every module for every submission.
+    compileall.compile_dir(str(lib / library.name), quiet=1)
     readable = [lib]
     datasets = library.parent / "datasets"
     if datasets.is_dir():

@@ -648,9 +648,9 @@ def _grade_one(sub: Submission, templates: _Templates, timeout: int, jobs: int,
         name = res.assignment = infer_assignment(nb, sub.path, solutions, sub.assignment)
         tpl = templates.get(name)
         before = time.perf_counter()
+        # The sandbox hands ``work`` to its unprivileged user itself (chown), so the folder is
+        # never world-writable on the host.
         with tempfile.TemporaryDirectory(prefix="cs231n-run-") as work:
-            if sandbox:
-                os.chmod(work, 0o777)  # the sandbox's unprivileged user writes here
             outcome = autograde.grade_notebook(nb, tpl, Path(work), timeout=timeout,
                                                sandbox=sandbox, limits=limits, jobs=jobs)
         graded = time.perf_counter()
