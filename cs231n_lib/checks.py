@@ -376,6 +376,8 @@ def call(fn, *args, name: str | None = None, hint=None, **kwargs):
         chosen = _pick_hint(hint, exc, text)
         if _issubclass(_type(exc), _NotImplementedError):
             message = f"{name} is not written yet (it raises NotImplementedError)"
+            if text and "left out of the" in text:   # it called a library answer a bundle stubs
+                message += f": {text}"
         else:
             message = f"your {name} raised {_type_name(exc)}" + (f": {text}" if text else "")
         if chosen:

@@ -133,8 +133,9 @@ def stub_source(text: str, assignments: Iterable[str], filename: str = "<string>
             tag, _, indent, func = region
             if tag in wanted:
                 where = f"{func}() " if func else ""
-                out.append(f'{indent}raise NotImplementedError("{where}is your exercise in '
-                           f'notebook {tag}")\n')
+                out.append(f'{indent}raise NotImplementedError("{where}is left out of the '
+                           f'{tag} bundle: it holds the answer to an exercise you write in '
+                           f'that notebook\'s own cells")\n')
                 stubbed.append(f"{tag}: {func or filename}")
             region = None
             continue

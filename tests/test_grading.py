@@ -150,19 +150,19 @@ def test_stub_source_replaces_own_regions_and_keeps_others():
     new, stubbed = grading.stub_source(FAKE_TOY_MODULE, [TOY], known=[TOY, OTHER])
     assert stubbed == ["90_toy: reference_add"]
     assert "total = a + b" not in new and "### BEGIN SOLUTION" not in new
-    assert ('    raise NotImplementedError("reference_add() is your exercise in notebook '
-            '90_toy")\n') in new
+    assert ('    raise NotImplementedError("reference_add() is left out of the 90_toy bundle: '
+            "it holds the answer to an exercise you write in that notebook's own cells\")\n") in new
     assert '"""The reference answer of 90_toy\'s exercise."""' in new  # docstring stays
     assert "        return pow(x, 2)\n" in new                               # other region intact
     ns = {}
     exec(compile(new, "toy.py", "exec"), ns)
-    with pytest.raises(NotImplementedError, match="notebook 90_toy"):
+    with pytest.raises(NotImplementedError, match="left out of the 90_toy bundle"):
         ns["reference_add"](1, 2)
     assert ns["Helper"]().square(3) == 9
     # Bundling the other assignment stubs the method with the method's indentation.
     new2, stubbed2 = grading.stub_source(FAKE_TOY_MODULE, [OTHER])
     assert stubbed2 == ["91_other: square"]
-    assert '        raise NotImplementedError("square() is your exercise' in new2
+    assert '        raise NotImplementedError("square() is left out of the 91_other' in new2
     assert "    return total\n" in new2
 
 
@@ -190,7 +190,9 @@ def test_stub_library_output_imports_and_passes_ruff(tmp_path, toy):
                          env={**os.environ, "PYTHONPATH": str(dest.parent)}, cwd=tmp_path,
                          check=True).stdout
     assert out.splitlines() == [str(dest / "toy.py"), "16",
-                                "reference_add() is your exercise in notebook 90_toy"]
+                                "reference_add() is left out of the 90_toy bundle: it holds "
+                                "the answer to an exercise you write in that notebook's own "
+                                "cells"]
 
 
 def test_check_library_catches_a_region_that_leaves_names_undefined(tmp_path):
