@@ -8,7 +8,7 @@ import nbformat
 from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError
 
-from cs231n_lib import course
+from cs231n_lib import course, grading
 
 
 def student_notebooks() -> list[Path]:
@@ -36,3 +36,17 @@ def run_until_error(path: Path, timeout: int = 300):
         )
         return nb, failing, exc
     return nb, None, None
+
+
+def sandbox_problem() -> str | None:
+    """Why grading cannot use its bubblewrap sandbox here, or None when it can."""
+    try:
+        grading.check_sandbox()
+    except course.CourseError as exc:
+        return str(exc)
+    return None
+
+
+def have_sandbox() -> bool:
+    """True where grading can sandbox submissions (CI installs bubblewrap)."""
+    return sandbox_problem() is None

@@ -10,19 +10,17 @@ right answer is put back afterwards, and the untouched check must pass.
 
 from __future__ import annotations
 
-import os
-import re
-
-import nbformat
 import pytest
-from nbclient import NotebookClient
-from nbclient.exceptions import CellExecutionError
 
-from cs231n_lib import course
+from tests.exercise_kernels import (
+    assert_every_check_covered,
+    assert_fails_with_hint,
+    assert_passes_quietly,
+    grade_id,
+    kernel_pool,
+)
 
 pytestmark = [pytest.mark.notebooks, pytest.mark.slow]
-
-SOLUTION_RE = re.compile(r"### BEGIN SOLUTION\n.*?### END SOLUTION\n?", re.S)
 
 # notebook -> [(answer grade_id, check grade_id, case name, wrong code, hint substring)]
 CASES = {
@@ -165,79 +163,26 @@ CASES = {
 SKIP_FROM = 'DATASET = "shapes"'
 
 
-def _grade_id(cell) -> str | None:
-    return cell.metadata.get("nbgrader", {}).get("grade_id")
-
-
-def _wrong(answer_source: str, wrong_code: str) -> str:
-    """The answer cell with its solution region replaced by ``wrong_code`` (same indent)."""
-    match = SOLUTION_RE.search(answer_source)
-    assert match, "answer cell without a solution region"
-    start = answer_source.rfind("\n", 0, match.start()) + 1
-    indent = answer_source[start:match.start()]
-    body = "\n".join((indent + line) if i else line
-                     for i, line in enumerate(wrong_code.splitlines())) + "\n"
-    return answer_source[:match.start()] + body + answer_source[match.end():]
-
-
-class NotebookKernel:
-    """One kernel that has run a solution notebook up to its last graded check."""
-
-    def __init__(self, name: str):
-        path = course.notebook_path(name)
-        self.nb = nbformat.read(path, as_version=4)
-        self.cells = {_grade_id(c): c for c in self.nb.cells if _grade_id(c)}
-        self.client = NotebookClient(self.nb, timeout=600, kernel_name=course.KERNEL_NAME,
-                                     resources={"metadata": {"path": str(path.parent)}})
-        self._context = self.client.setup_kernel()
-        self._context.__enter__()
-        last = max(i for i, c in enumerate(self.nb.cells) if c.metadata.get(
-            "nbgrader", {}).get("grade"))
-        skipping = False
-        for index, cell in enumerate(self.nb.cells[:last + 1]):
-            if cell.cell_type != "code":
-                continue
-            if SKIP_FROM in cell.source:
-                skipping = True
-            if skipping and _grade_id(cell) == "flip_tta":
-                skipping = False
-            if not skipping:
-                self.client.execute_cell(cell, index)
-        self.nb.cells.append(nbformat.v4.new_code_cell(""))   # the slot run() executes in
-
-    def run(self, source: str) -> tuple[str | None, str]:
-        """Run ``source`` as a new cell: (error message or None, stderr text)."""
-        cell = nbformat.v4.new_code_cell(source)
-        try:
-            self.client.execute_cell(cell, len(self.nb.cells) - 1)
-        except CellExecutionError as exc:
-            return f"{exc.ename}: {exc.evalue}", ""
-        stderr = "".join(o.get("text", "") for o in cell.outputs if o.get("name") == "stderr")
-        return None, stderr
-
-    def close(self):
-        self._context.__exit__(None, None, None)
+def _select(name: str, nb) -> list[int]:
+    """Code cells up to the last graded check, minus 04's training demos."""
+    last = max(i for i, c in enumerate(nb.cells) if c.metadata.get("nbgrader", {}).get("grade"))
+    chosen, skipping = [], False
+    for index, cell in enumerate(nb.cells[:last + 1]):
+        if cell.cell_type != "code":
+            continue
+        if SKIP_FROM in cell.source:
+            skipping = True
+        if skipping and grade_id(cell) == "flip_tta":
+            skipping = False
+        if not skipping:
+            chosen.append(index)
+    return chosen
 
 
 @pytest.fixture(scope="module")
 def kernels():
-    old = os.environ.get("CS231N_FAST")
-    os.environ["CS231N_FAST"] = "1"
-    os.environ.setdefault("OMP_NUM_THREADS", "1")
-    started = {}
-    try:
-        def get(name):
-            if name not in started:
-                started[name] = NotebookKernel(name)
-            return started[name]
+    with kernel_pool(_select) as get:
         yield get
-    finally:
-        for kernel in started.values():
-            kernel.close()
-        if old is None:
-            os.environ.pop("CS231N_FAST", None)
-        else:
-            os.environ["CS231N_FAST"] = old
 
 
 ALL = [(nb, *case) for nb, cases in CASES.items() for case in cases]
@@ -246,32 +191,14 @@ ALL = [(nb, *case) for nb, cases in CASES.items() for case in cases]
 @pytest.mark.parametrize("notebook,answer,check,case,code,hint", ALL,
                          ids=[f"{nb[:2]}-{a}-{c}" for nb, a, _, c, _, _ in ALL])
 def test_wrong_answer_fails_with_its_hint(kernels, notebook, answer, check, case, code, hint):
-    kernel = kernels(notebook)
-    answer_cell, check_cell = kernel.cells[answer], kernel.cells[check]
-    try:
-        error, _ = kernel.run(_wrong(answer_cell.source, code))
-        assert error is None, f"the wrong answer itself crashed: {error}"
-        error, _ = kernel.run(check_cell.source)
-        assert error is not None, f"{check} passed the wrong answer '{case}'"
-        assert error.startswith("AssertionError"), f"{check} failed without a message: {error}"
-        assert hint in error, f"{check} failed on '{case}' without its hint {hint!r}:\n{error}"
-    finally:
-        restored, _ = kernel.run(answer_cell.source)
-        assert restored is None, restored
+    assert_fails_with_hint(kernels(notebook), answer, check, case, code, hint)
 
 
 @pytest.mark.parametrize("notebook,check", sorted({(nb, c[1]) for nb, cases in CASES.items()
                                                     for c in cases}))
 def test_right_answer_passes_quietly(kernels, notebook, check):
-    kernel = kernels(notebook)
-    error, stderr = kernel.run(kernel.cells[check].source)
-    assert error is None, error
-    assert stderr == "", f"{check} wrote to stderr (nbgrader scores that 0): {stderr}"
+    assert_passes_quietly(kernels(notebook), check)
 
 
 def test_every_graded_check_has_a_wrong_answer():
-    for name in CASES:
-        nb = nbformat.read(course.notebook_path(name), as_version=4)
-        graded = {_grade_id(c) for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade")}
-        covered = {case[1] for case in CASES[name]}
-        assert graded == covered, f"{name}: checks without a wrong answer: {graded - covered}"
+    assert_every_check_covered(CASES)

@@ -11,19 +11,21 @@ untouched check must pass without writing to stderr.
 
 from __future__ import annotations
 
-import os
 import re
 
 import nbformat
 import pytest
-from nbclient import NotebookClient
-from nbclient.exceptions import CellExecutionError
 
 from cs231n_lib import course
+from tests.exercise_kernels import (
+    assert_every_check_covered,
+    assert_fails_with_hint,
+    assert_passes_quietly,
+    grade_id,
+    kernel_pool,
+)
 
 pytestmark = [pytest.mark.notebooks, pytest.mark.slow]
-
-SOLUTION_RE = re.compile(r"### BEGIN SOLUTION\n.*?### END SOLUTION\n?", re.S)
 
 # Code cells (besides the graded ones) that the checks need, by a piece of their source.
 SETUP = {
@@ -209,81 +211,16 @@ CASES = {
 }
 
 
-def _grade_id(cell) -> str | None:
-    return cell.metadata.get("nbgrader", {}).get("grade_id")
-
-
-def _wrong(answer_source: str, wrong) -> str:
-    """The answer cell with its solution region(s) replaced by ``wrong`` (same indent)."""
-    pieces = wrong if isinstance(wrong, tuple) else (wrong,)
-    matches = list(SOLUTION_RE.finditer(answer_source))
-    assert len(matches) == len(pieces), (
-        f"the answer cell has {len(matches)} solution regions, the case gives {len(pieces)}")
-    out, last = [], 0
-    for match, piece in zip(matches, pieces, strict=True):
-        out.append(answer_source[last:match.start()])
-        if piece is None:
-            out.append(match.group(0))
-        else:
-            start = answer_source.rfind("\n", 0, match.start()) + 1
-            indent = answer_source[start:match.start()]
-            out.append("\n".join((indent + line) if i else line
-                                 for i, line in enumerate(piece.splitlines())) + "\n")
-        last = match.end()
-    out.append(answer_source[last:])
-    return "".join(out)
-
-
-class NotebookKernel:
-    """One kernel that has run a solution notebook's setup cells and every exercise."""
-
-    def __init__(self, name: str):
-        path = course.notebook_path(name)
-        self.nb = nbformat.read(path, as_version=4)
-        self.cells = {_grade_id(c): c for c in self.nb.cells if _grade_id(c)}
-        self.client = NotebookClient(self.nb, timeout=600, kernel_name=course.KERNEL_NAME,
-                                     resources={"metadata": {"path": str(path.parent)}})
-        self._context = self.client.setup_kernel()
-        self._context.__enter__()
-        for index, cell in enumerate(self.nb.cells):
-            needed = _grade_id(cell) or any(s in cell.source for s in SETUP[name])
-            if cell.cell_type == "code" and needed:
-                self.client.execute_cell(cell, index)
-        self.nb.cells.append(nbformat.v4.new_code_cell(""))   # the slot run() executes in
-
-    def run(self, source: str) -> tuple[str | None, str]:
-        """Run ``source`` as a new cell: (error message or None, stderr text)."""
-        cell = nbformat.v4.new_code_cell(source)
-        try:
-            self.client.execute_cell(cell, len(self.nb.cells) - 1)
-        except CellExecutionError as exc:
-            return f"{exc.ename}: {exc.evalue}", ""
-        stderr = "".join(o.get("text", "") for o in cell.outputs if o.get("name") == "stderr")
-        return None, stderr
-
-    def close(self):
-        self._context.__exit__(None, None, None)
+def _select(name: str, nb) -> list[int]:
+    """The setup cells named in SETUP, and every exercise (answer and check cells)."""
+    return [index for index, cell in enumerate(nb.cells) if cell.cell_type == "code"
+            and (grade_id(cell) or any(s in cell.source for s in SETUP[name]))]
 
 
 @pytest.fixture(scope="module")
 def kernels():
-    old = os.environ.get("CS231N_FAST")
-    os.environ["CS231N_FAST"] = "1"
-    os.environ.setdefault("OMP_NUM_THREADS", "1")
-    started = {}
-    try:
-        def get(name):
-            if name not in started:
-                started[name] = NotebookKernel(name)
-            return started[name]
+    with kernel_pool(_select) as get:
         yield get
-    finally:
-        for kernel in started.values():
-            kernel.close()
-        if old is None:
-            os.environ.pop("CS231N_FAST", None)
-        else:
-            os.environ["CS231N_FAST"] = old
 
 
 ALL = [(nb, *case) for nb, cases in CASES.items() for case in cases]
@@ -292,41 +229,23 @@ ALL = [(nb, *case) for nb, cases in CASES.items() for case in cases]
 @pytest.mark.parametrize("notebook,answer,check,case,code,hint", ALL,
                          ids=[f"{nb[:2]}-{a}-{c}" for nb, a, _, c, _, _ in ALL])
 def test_wrong_answer_fails_with_its_hint(kernels, notebook, answer, check, case, code, hint):
-    kernel = kernels(notebook)
-    answer_cell, check_cell = kernel.cells[answer], kernel.cells[check]
-    try:
-        error, _ = kernel.run(_wrong(answer_cell.source, code))
-        assert error is None, f"the wrong answer itself crashed: {error}"
-        error, _ = kernel.run(check_cell.source)
-        assert error is not None, f"{check} passed the wrong answer '{case}'"
-        assert error.startswith("AssertionError"), f"{check} failed without a message: {error}"
-        assert hint in error, f"{check} failed on '{case}' without its hint {hint!r}:\n{error}"
-    finally:
-        restored, _ = kernel.run(answer_cell.source)
-        assert restored is None, restored
+    assert_fails_with_hint(kernels(notebook), answer, check, case, code, hint)
 
 
 @pytest.mark.parametrize("notebook,check", sorted({(nb, c[1]) for nb, cases in CASES.items()
                                                     for c in cases}))
 def test_right_answer_passes_quietly(kernels, notebook, check):
-    kernel = kernels(notebook)
-    error, stderr = kernel.run(kernel.cells[check].source)
-    assert error is None, error
-    assert stderr == "", f"{check} wrote to stderr (nbgrader scores that 0): {stderr}"
+    assert_passes_quietly(kernels(notebook), check)
 
 
 def test_every_graded_check_has_a_wrong_answer():
-    for name in CASES:
-        nb = nbformat.read(course.notebook_path(name), as_version=4)
-        graded = {_grade_id(c) for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade")}
-        covered = {case[1] for case in CASES[name]}
-        assert graded == covered, f"{name}: checks without a wrong answer: {graded - covered}"
+    assert_every_check_covered(CASES)
 
 
 def test_visible_checks_do_not_state_the_quiz_answers():
     """The quiz answers live in hidden tests only; visible asserts compare digests."""
     nb = nbformat.read(course.notebook_path("07_case_studies_modern"), as_version=4)
-    check = next(c for c in nb.cells if _grade_id(c) == "test_alphago_field").source
+    check = next(c for c in nb.cells if grade_id(c) == "test_alphago_field").source
     visible = check.split("### BEGIN HIDDEN TESTS")[0]
     for answer in (r"\b27\b", r"\b37\b", r"\bFalse\b"):
         assert not re.search(answer, visible.replace("True or False", "")), answer

@@ -20,6 +20,7 @@ from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
 from cs231n_lib import course, grading
 from cs231n_lib.__main__ import main
+from tests.notebook_utils import have_sandbox
 
 pytestmark = [pytest.mark.notebooks]
 
@@ -28,16 +29,8 @@ REAL = "00_why_convolution"
 TIMEOUT = 4
 
 
-def _have_sandbox():
-    try:
-        grading.check_sandbox()
-    except course.CourseError:
-        return False
-    return True
-
-
 #: Grade in the sandbox where there is one (CI installs bubblewrap); the scores must not differ.
-SANDBOX = _have_sandbox()
+SANDBOX = have_sandbox()
 NO_SANDBOX = [] if SANDBOX else ["--no-sandbox"]
 
 

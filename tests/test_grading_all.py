@@ -11,18 +11,11 @@ import nbformat
 import pytest
 
 from cs231n_lib import course, grading
+from tests.notebook_utils import have_sandbox
 
 pytestmark = [pytest.mark.notebooks]
 
 NAMES = course.assignments()
-
-
-def _have_sandbox():
-    try:
-        grading.check_sandbox()
-    except course.CourseError:
-        return False
-    return True
 
 
 @pytest.fixture(scope="module")
@@ -33,7 +26,7 @@ def graded(tmp_path_factory):
         (subs / student).mkdir()
         for name in NAMES:
             shutil.copy(course.notebook_path(name, root), subs / student)
-    results, skipped = grading.grade_all(subs, out, jobs=2, sandbox=_have_sandbox())
+    results, skipped = grading.grade_all(subs, out, jobs=2, sandbox=have_sandbox())
     assert skipped == []
     return {(r.student, r.assignment): r for r in results}, out
 

@@ -9,17 +9,10 @@ import nbformat
 import pytest
 
 from cs231n_lib import course, grading
+from tests.notebook_utils import sandbox_problem
 from tests.test_grading import CORRECT, TOY, _answered, toy  # noqa: F401 - toy is a fixture
 
 pytestmark = [pytest.mark.notebooks]
-
-
-def _have_sandbox():
-    try:
-        grading.check_sandbox()
-    except course.CourseError as exc:
-        return str(exc)
-    return None
 
 
 ATTACK = '''
@@ -54,7 +47,7 @@ def add(a, b):
 
 
 def test_attacks_earn_nothing_and_change_nothing(toy, tmp_path):  # noqa: F811 - fixture
-    reason = _have_sandbox()
+    reason = sandbox_problem()
     if reason:
         pytest.skip(f"no sandbox on this machine: {reason}")
     out, outside = tmp_path / "out", tmp_path / "outside"

@@ -9,6 +9,7 @@ import nbformat
 import pytest
 
 from cs231n_lib import course, grading
+from tests.notebook_utils import have_sandbox
 
 pytest.importorskip("cs231n_lib.guard", reason="the guard (issue #22) is not in this checkout")
 
@@ -33,14 +34,6 @@ def conv_backward_naive(dout, cache):
 '''
 
 
-def _have_sandbox():
-    try:
-        grading.check_sandbox()
-    except course.CourseError:
-        return False
-    return True
-
-
 def test_patching_the_checks_then_returning_zero_gradients_earns_nothing(tmp_path):
     nb = nbformat.read(course.notebook_path(NAME), as_version=4)
     for cell in nb.cells:
@@ -49,7 +42,7 @@ def test_patching_the_checks_then_returning_zero_gradients_earns_nothing(tmp_pat
     (tmp_path / "subs" / "mallory").mkdir(parents=True)
     nbformat.write(nb, tmp_path / "subs" / "mallory" / f"{NAME}.ipynb")
     results, _ = grading.grade_all(tmp_path / "subs", tmp_path / "out", jobs=1,
-                                   sandbox=_have_sandbox())
+                                   sandbox=have_sandbox())
     res = results[0]
     assert res.status == "graded", res.notes
     points = dict(grading.graded_cells(nb))
