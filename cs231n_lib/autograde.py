@@ -297,7 +297,7 @@ def _client_class():
         async def async_start_new_kernel_client(self):
             kc = await super().async_start_new_kernel_client()
             for channel in (kc.shell_channel, kc.iopub_channel):
-                channel.get_msg = _sliced(channel.get_msg)
+                channel.get_msg = sliced_get_msg(channel.get_msg)
             return kc
 
         async def _async_handle_timeout(self, timeout, cell=None):
@@ -332,14 +332,16 @@ def _client_class():
 POLL_SLICE = 1.0
 
 
-def _sliced(get_msg):
+def sliced_get_msg(get_msg):
     """``channel.get_msg`` that waits in slices of :data:`POLL_SLICE` seconds.
 
     A message that arrives while several asyncio loops (one per grading thread) poll their
     ZeroMQ sockets can miss its wake-up (ZeroMQ signals readiness on an edge-triggered file
     descriptor); one long wait then sits out the whole cell time limit although the reply is
     there. Each new slice looks at the socket again, so such a message waits one slice at
-    most. Raises ``queue.Empty`` at the caller's timeout, like the original.
+    most. Raises ``queue.Empty`` at the caller's timeout, like the original. The test suite
+    wraps every nbclient run this way too (``tests/conftest.py``): a pytest worker that has
+    graded in threads can miss a reply in the same way.
     """
     from queue import Empty
 
